@@ -1,0 +1,2 @@
+import { core } from "@effect-zk/core"
+export const n = (): string => core()
