@@ -1,0 +1,56 @@
+/**
+ * A real 3-member ensemble: quorum, failover with one member stopped, its return, and cleanup.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Option } from "effect"
+import { FourLetterWord, ZooKeeperEnsemble } from "@effect-zk/server"
+import { eventually, exists, portAnswers } from "./utils/helpers.ts"
+import { createNode, getNode } from "./utils/rawClient.ts"
+
+const modeCounts = (modes: ReadonlyArray<Option.Option<string>>) => ({
+  leader: modes.filter((m) => Option.getOrUndefined(m) === "leader").length,
+  follower: modes.filter((m) => Option.getOrUndefined(m) === "follower").length,
+  down: modes.filter(Option.isNone).length
+})
+
+describe("ZooKeeperEnsemble", () => {
+  it.live("3 members form a quorum, keep serving with one stopped, take it back; release stops all", () =>
+    Effect.gen(function*() {
+      const { ports, runDir } = yield* Effect.scoped(Effect.gen(function*() {
+        const ensemble = yield* ZooKeeperEnsemble.scoped({ size: 3, tickTime: "500 millis" })
+        const ports = ensemble.members.map((m) => m.port)
+        const portOf = (i: number) => ports[i] ?? 0
+        assert.strictEqual(ensemble.connectString, ports.map((p) => `127.0.0.1:${p}`).join(","))
+        assert.strictEqual(new Set(ports).size, 3)
+        assert.deepStrictEqual(modeCounts(yield* ensemble.modes), { leader: 1, follower: 2, down: 0 })
+
+        const leader = Option.getOrThrow(yield* ensemble.leader)
+        const [first = 0, second = 0] = [0, 1, 2].filter((i) => i !== leader)
+        yield* createNode(portOf(leader), "/before", "b")
+
+        // Stopping the leader is the hard case: the followers drop their clients and re-elect.
+        yield* ensemble.stop(leader)
+        const stopped = yield* Effect.fromNullishOr(ensemble.members[leader])
+        assert.isTrue(Option.isNone(yield* stopped.pid))
+        assert.isFalse(yield* portAnswers(portOf(leader)))
+        yield* ensemble.awaitQuorum("30 seconds")
+        assert.deepStrictEqual(modeCounts(yield* ensemble.modes), { leader: 1, follower: 1, down: 1 })
+        assert.notStrictEqual(Option.getOrThrow(yield* ensemble.leader), leader, "a survivor leads")
+        yield* eventually(createNode(portOf(first), "/during", "d"))
+        assert.strictEqual(yield* eventually(getNode(portOf(second), "/before")), "b")
+
+        yield* ensemble.start(leader)
+        yield* ensemble.awaitQuorum("30 seconds")
+        assert.deepStrictEqual(modeCounts(yield* ensemble.modes), { leader: 1, follower: 2, down: 0 })
+        const rejoined = Option.getOrThrow(yield* FourLetterWord.srvr(portOf(leader)))
+        assert.strictEqual(rejoined.mode, "follower", "the old leader rejoins as a follower")
+        assert.strictEqual(yield* getNode(portOf(leader), "/during"), "d", "it caught up with what it missed")
+
+        const badIndex = yield* Effect.flip(ensemble.stop(3))
+        assert.strictEqual(badIndex._tag, "InvalidOptionsError")
+        return { ports, runDir: ensemble.runDir }
+      }))
+      for (const port of ports) assert.isFalse(yield* portAnswers(port), "release stopped every member")
+      assert.isFalse(yield* exists(runDir), "release removed the directory")
+    }))
+})
