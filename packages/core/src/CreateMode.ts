@@ -1,0 +1,156 @@
+/**
+ * Create modes: what kind of znode `create` makes, the wire flag each mode sends and which
+ * create opcode it needs (protocol.md §4.1).
+ *
+ * @example
+ * import { CreateMode } from "@effect-zk/core"
+ * yield* zk.create("/lock/n-", "", { mode: CreateMode.EphemeralSequential })
+ * yield* zk.create("/cache/x", "v", { mode: CreateMode.PersistentWithTtl, ttl: 60_000 })
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * The create modes, named as in Java's `CreateMode` (in PascalCase). Each value is its own name.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const CreateMode = {
+  Persistent: "Persistent",
+  Ephemeral: "Ephemeral",
+  PersistentSequential: "PersistentSequential",
+  EphemeralSequential: "EphemeralSequential",
+  Container: "Container",
+  PersistentWithTtl: "PersistentWithTtl",
+  PersistentSequentialWithTtl: "PersistentSequentialWithTtl"
+} as const
+
+/**
+ * One create mode.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type CreateMode = (typeof CreateMode)[keyof typeof CreateMode]
+
+const flagByMode: { readonly [M in CreateMode]: number } = {
+  Persistent: 0,
+  Ephemeral: 1,
+  PersistentSequential: 2,
+  EphemeralSequential: 3,
+  Container: 4,
+  PersistentWithTtl: 5,
+  PersistentSequentialWithTtl: 6
+}
+
+const modeByFlag: ReadonlyArray<CreateMode> = [
+  CreateMode.Persistent,
+  CreateMode.Ephemeral,
+  CreateMode.PersistentSequential,
+  CreateMode.EphemeralSequential,
+  CreateMode.Container,
+  CreateMode.PersistentWithTtl,
+  CreateMode.PersistentSequentialWithTtl
+]
+
+/**
+ * The `flags` field sent in the create request, 0..6.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const flags = (mode: CreateMode): number => flagByMode[mode]
+
+/**
+ * The mode for a wire flag, or `undefined` for an unknown flag.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const fromFlags = (flag: number): CreateMode | undefined => modeByFlag[flag]
+
+/**
+ * Whether the server appends a 10-digit sequence suffix to the name.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isSequential = (mode: CreateMode): boolean =>
+  mode === "PersistentSequential" || mode === "EphemeralSequential" || mode === "PersistentSequentialWithTtl"
+
+/**
+ * Whether the node is deleted when the session ends.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isEphemeral = (mode: CreateMode): boolean => mode === "Ephemeral" || mode === "EphemeralSequential"
+
+/**
+ * Whether the mode needs a `ttl` (the node is deleted once unchanged and childless for that long).
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isTtl = (mode: CreateMode): boolean => mode === "PersistentWithTtl" || mode === "PersistentSequentialWithTtl"
+
+/**
+ * Whether the node is a container (deleted by the server once its last child is gone).
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isContainer = (mode: CreateMode): boolean => mode === "Container"
+
+/**
+ * Create opcodes (protocol.md §4): create2 for the plain modes, createContainer and createTTL
+ * for the others.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const CreateOpCode = {
+  Create2: 15,
+  CreateContainer: 19,
+  CreateTtl: 21
+} as const
+
+/**
+ * The opcode a mode needs: 15 (create2) for modes 0-3, 19 (createContainer) for `Container` and
+ * 21 (createTTL) for the TTL modes. Flag 4 through create2 would silently make a plain
+ * persistent node, so the opcode matters.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const opcodeFor = (mode: CreateMode): 15 | 19 | 21 =>
+  isContainer(mode) ? CreateOpCode.CreateContainer : isTtl(mode) ? CreateOpCode.CreateTtl : CreateOpCode.Create2
+
+/**
+ * The largest TTL the server accepts: 2^40 - 1 milliseconds (about 34.8 years).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const MaxTtl = 2 ** 40 - 1
+
+/**
+ * Why a (mode, ttl) pair is invalid, or `undefined` when it is valid: a TTL mode needs an
+ * integer `ttl` from 1 to 2^40 - 1 milliseconds, any other mode must not be given one. Raise it
+ * as `BadArguments` (the server answers BADARGUMENTS for the same cases).
+ *
+ * @example
+ * ttlError(CreateMode.PersistentWithTtl, undefined) // "mode PersistentWithTtl needs a ttl"
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const ttlError = (mode: CreateMode, ttl: number | bigint | undefined): string | undefined => {
+  if (!isTtl(mode)) return ttl === undefined ? undefined : `ttl is only valid with a TTL mode, not ${mode}`
+  if (ttl === undefined) return `mode ${mode} needs a ttl`
+  const ok = typeof ttl === "bigint"
+    ? ttl >= 1n && ttl <= BigInt(MaxTtl)
+    : Number.isInteger(ttl) && ttl >= 1 && ttl <= MaxTtl
+  return ok ? undefined : `ttl ${ttl} outside 1..${MaxTtl} ms`
+}

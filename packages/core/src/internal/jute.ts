@@ -1,0 +1,219 @@
+/**
+ * Jute, ZooKeeper's serialization: big-endian integers, length-prefixed buffers and strings
+ * (-1 = null), counted vectors, and records as their fields in order (protocol.md §1).
+ *
+ * The reader is bounds-checked on every read. It throws a `DecodeFailure`, which never leaves
+ * the codec: `Protocol` catches it at the frame boundary and returns a typed error. Throwing
+ * inside keeps the per-field code free of result plumbing on the hot path.
+ *
+ * @internal
+ */
+import * as Utf8 from "./utf8.ts"
+
+/** Thrown by `JuteReader` on malformed input; caught by the codec, never seen by users. */
+export class DecodeFailure {
+  readonly reason: string
+  constructor(reason: string) {
+    this.reason = reason
+  }
+}
+
+const fail = (reason: string): never => {
+  throw new DecodeFailure(reason)
+}
+
+/** Reads jute fields from `buf[pos, end)`, advancing `pos`. */
+export class JuteReader {
+  readonly buf: Uint8Array
+  readonly view: DataView
+  pos: number
+  readonly end: number
+
+  constructor(buf: Uint8Array, start = 0, end = buf.length) {
+    this.buf = buf
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
+    this.pos = start
+    this.end = end
+  }
+
+  get remaining(): number {
+    return this.end - this.pos
+  }
+
+  private need(n: number, what: string): void {
+    if (this.pos + n > this.end) fail(`truncated ${what}: need ${n} bytes, ${this.end - this.pos} left`)
+  }
+
+  int(): number {
+    this.need(4, "int")
+    const v = this.view.getInt32(this.pos)
+    this.pos += 4
+    return v
+  }
+
+  long(): bigint {
+    this.need(8, "long")
+    const v = this.view.getBigInt64(this.pos)
+    this.pos += 8
+    return v
+  }
+
+  bool(): boolean {
+    this.need(1, "boolean")
+    return this.buf[this.pos++] !== 0
+  }
+
+  /** A length prefix: -1 (null) or a count that fits in what is left of the frame. */
+  private length(what: string, minElementSize: number): number {
+    const n = this.int()
+    if (n < -1) fail(`negative ${what} length ${n}`)
+    // Checked before any allocation, so a lying prefix cannot make us allocate beyond the frame.
+    if (n > 0 && n * minElementSize > this.end - this.pos) {
+      fail(`${what} length ${n} exceeds the ${this.end - this.pos} bytes left in the frame`)
+    }
+    return n
+  }
+
+  /** A buffer, copied out of the frame so it never pins the read buffer. `null` for -1. */
+  buffer(): Uint8Array | null {
+    const n = this.length("buffer", 1)
+    if (n === -1) return null
+    const out = this.buf.slice(this.pos, this.pos + n)
+    this.pos += n
+    return out
+  }
+
+  ustring(): string | null {
+    const n = this.length("string", 1)
+    if (n === -1) return null
+    const s = Utf8.decode(this.buf, this.pos, this.pos + n)
+    this.pos += n
+    return s
+  }
+
+  /** A string the protocol never sends as null; null is read as "". */
+  string(): string {
+    return this.ustring() ?? ""
+  }
+
+  /** A vector; null (-1) reads as empty. `minElementSize` bounds the count before allocating. */
+  vector<T>(minElementSize: number, read: (r: JuteReader) => T): Array<T> {
+    const n = this.length("vector", minElementSize)
+    const out: Array<T> = []
+    for (let i = 0; i < n; i++) out.push(read(this))
+    return out
+  }
+
+  stringVector(): Array<string> {
+    return this.vector(4, readString)
+  }
+}
+
+const readString = (r: JuteReader): string => r.string()
+
+/**
+ * Appends jute fields to one growable buffer. Frames are written in place: `beginFrame`
+ * reserves the length prefix and `endFrame` fills it in, so a request is encoded once, with no
+ * intermediate copies, and many requests can share one buffer and one socket write.
+ */
+export class JuteWriter {
+  buf: Uint8Array
+  view: DataView
+  pos = 0
+
+  constructor(initialSize = 1024) {
+    this.buf = new Uint8Array(initialSize)
+    this.view = new DataView(this.buf.buffer)
+  }
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return
+    // At least 16: doubling a zero-capacity buffer (`new JuteWriter(0)`) would loop forever.
+    let size = Math.max(this.buf.length * 2, 16)
+    while (size < this.pos + n) size *= 2
+    const next = new Uint8Array(size)
+    next.set(this.buf.subarray(0, this.pos))
+    this.buf = next
+    this.view = new DataView(next.buffer)
+  }
+
+  int(v: number): this {
+    this.ensure(4)
+    this.view.setInt32(this.pos, v)
+    this.pos += 4
+    return this
+  }
+
+  long(v: bigint): this {
+    this.ensure(8)
+    this.view.setBigInt64(this.pos, BigInt.asIntN(64, v))
+    this.pos += 8
+    return this
+  }
+
+  bool(v: boolean): this {
+    this.ensure(1)
+    this.buf[this.pos++] = v ? 1 : 0
+    return this
+  }
+
+  buffer(v: Uint8Array | null): this {
+    if (v === null) return this.int(-1)
+    this.ensure(4 + v.length)
+    this.view.setInt32(this.pos, v.length)
+    this.buf.set(v, this.pos + 4)
+    this.pos += 4 + v.length
+    return this
+  }
+
+  ustring(v: string | null): this {
+    if (v === null) return this.int(-1)
+    // Worst case 3 bytes per UTF-16 unit; measuring first would walk the string twice.
+    this.ensure(4 + v.length * 3)
+    const end = Utf8.encodeInto(v, this.buf, this.pos + 4)
+    this.view.setInt32(this.pos, end - this.pos - 4)
+    this.pos = end
+    return this
+  }
+
+  /** A vector; always a count (0 for empty), never -1: the server rejects null lists. */
+  vector<T>(items: ReadonlyArray<T>, write: (w: JuteWriter, item: T) => void): this {
+    this.int(items.length)
+    for (const item of items) write(this, item)
+    return this
+  }
+
+  stringVector(items: ReadonlyArray<string>): this {
+    return this.vector(items, writeString)
+  }
+
+  /** Reserves the 4-byte length prefix of a frame; returns the position to pass to `endFrame`. */
+  beginFrame(): number {
+    const at = this.pos
+    this.int(0)
+    return at
+  }
+
+  /** Fills in the length prefix reserved at `at`; returns the frame's body length. */
+  endFrame(at: number): number {
+    const len = this.pos - at - 4
+    this.view.setInt32(at, len)
+    return len
+  }
+
+  /** Drops everything written after `at` (a frame that turned out too large). */
+  truncate(at: number): void {
+    this.pos = at
+  }
+
+  /** The bytes written so far, copied; the writer is then empty and keeps its capacity. */
+  take(): Uint8Array {
+    const out = this.buf.slice(0, this.pos)
+    this.pos = 0
+    return out
+  }
+}
+
+const writeString = (w: JuteWriter, s: string): void => {
+  w.ustring(s)
+}
