@@ -1,0 +1,299 @@
+/**
+ * One TCP (or TLS) connection of a session: the handshake, the xid FIFO, pings, and the
+ * dispatch of incoming frames. It knows nothing of hosts, reconnects or watches: those belong
+ * to the session, which owns at most one live connection at a time.
+ *
+ * Everything here is plain callback code driven by the transport: a reply is decoded in place
+ * from the chunk it arrived in and handed straight to the waiting call. Requests written in the
+ * same tick share one buffer and one socket write.
+ *
+ * @internal
+ */
+import * as Protocol from "../Protocol.ts"
+import type { Channel, ChannelHandlers } from "../Transport.ts"
+import { ErrorCode } from "../ZkError.ts"
+import { DecodeFailure, type JuteReader, JuteWriter } from "./jute.ts"
+
+/**
+ * A request in flight or waiting for a connection.
+ *
+ * @internal
+ */
+export interface Call {
+  readonly op: number
+  /** Writes the request body; paths are already server paths. */
+  readonly write: (w: JuteWriter) => void
+  /**
+   * The reply: `err` 0 with a reader at the body, or a server error code and no reader. May
+   * throw `DecodeFailure`, which the connection treats as a broken stream.
+   */
+  readonly reply: (err: number, r: JuteReader | undefined) => void
+  /** Ends the call without a reply: `code` is ConnectionLoss, OperationTimeout, Closing, ... */
+  readonly abort: (code: number, detail?: string, cause?: unknown) => void
+  /** Set when sent, for request timeouts. */
+  sentAt: number
+  /** Set once replied or aborted; a late reply to a timed-out call is then ignored. */
+  done: boolean
+}
+
+/** What a connection reports to its session. */
+export interface ConnectionEvents {
+  readonly onNotification: (event: Protocol.WatcherEvent) => void
+  readonly onAuthReply: (err: number) => void
+  /** The connection is gone; every pending call has already been aborted. */
+  readonly onClosed: (reason: string, cause?: unknown) => void
+}
+
+/** Outcome of the handshake. */
+export type Handshake =
+  | { readonly _tag: "Connected"; readonly response: Protocol.ConnectResponse }
+  | { readonly _tag: "Failed"; readonly reason: string; readonly cause?: unknown }
+
+interface Pending {
+  readonly xid: number
+  readonly call: Call
+}
+
+/** @internal */
+export class Connection implements ChannelHandlers {
+  readonly address: string
+  private readonly events: ConnectionEvents
+  private readonly now: () => number
+  private readonly maxRequest: number
+  private readonly decoder: Protocol.FrameDecoder
+  private readonly writer = new JuteWriter(4096)
+  private channel: Channel | undefined = undefined
+  private readonly pending: Array<Pending | undefined> = []
+  private head = 0
+  private flushScheduled = false
+  private handshake: ((h: Handshake) => void) | undefined = undefined
+  private closed = false
+  /** A closeSession was sent: the server's EOF after it is the expected end, not a loss. */
+  closingSession = false
+  lastSend: number
+  lastRecv: number
+  private nextXid: () => number
+
+  constructor(options: {
+    readonly address: string
+    readonly events: ConnectionEvents
+    readonly now: () => number
+    readonly maxFrame: number
+    readonly maxRequest: number
+    readonly nextXid: () => number
+  }) {
+    this.address = options.address
+    this.events = options.events
+    this.now = options.now
+    this.maxRequest = options.maxRequest
+    this.decoder = new Protocol.FrameDecoder(options.maxFrame)
+    this.nextXid = options.nextXid
+    this.lastSend = this.lastRecv = options.now()
+  }
+
+  get isClosed(): boolean {
+    return this.closed
+  }
+
+  /** Calls sent and not yet answered. */
+  get inFlight(): number {
+    return this.pending.length - this.head
+  }
+
+  /** The oldest call still waiting for its reply, for request timeouts. */
+  *waiting(): Iterable<Call> {
+    for (let i = this.head; i < this.pending.length; i++) {
+      const entry = this.pending[i]
+      if (entry !== undefined) yield entry.call
+    }
+  }
+
+  attach(channel: Channel): void {
+    this.channel = channel
+    if (this.closed) channel.close()
+  }
+
+  /**
+   * Sends the ConnectRequest and reports the handshake's outcome once. Nothing else may be
+   * written before the response: Java holds writes too, so an RST cannot eat an expiry reply.
+   */
+  startHandshake(request: Protocol.ConnectRequest, done: (h: Handshake) => void): void {
+    this.handshake = done
+    const at = this.writer.beginFrame()
+    Protocol.writeConnectRequest(this.writer, request)
+    this.writer.endFrame(at)
+    this.flush()
+  }
+
+  // -- ChannelHandlers ------------------------------------------------------------------------
+
+  onData = (chunk: Uint8Array): void => {
+    if (this.closed) return
+    this.lastRecv = this.now()
+    const error = this.decoder.push(chunk, this.onFrame)
+    if (error !== undefined) this.close(error.message, error)
+  }
+
+  onClose = (cause?: unknown): void => {
+    this.close(this.closingSession ? "session closed" : "connection closed by peer", cause)
+  }
+
+  private onFrame = (buf: Uint8Array, start: number, end: number): void => {
+    if (this.closed) return
+    if (this.handshake !== undefined) {
+      const done = this.handshake
+      this.handshake = undefined
+      const response = Protocol.decodeWith(buf, Protocol.readConnectResponse, start, end)
+      if (response instanceof Protocol.DecodeError) {
+        done({ _tag: "Failed", reason: response.message, cause: response })
+        this.close(response.message, response)
+      } else {
+        done({ _tag: "Connected", response })
+      }
+      return
+    }
+    const r = new Protocol.JuteReader(buf, start, end)
+    try {
+      this.dispatch(r)
+    } catch (e) {
+      const reason = e instanceof DecodeFailure ? `malformed reply: ${e.reason}` : `reply handler failed: ${String(e)}`
+      this.close(reason, e)
+    }
+  }
+
+  private dispatch(r: JuteReader): void {
+    const xid = r.int()
+    const zxid = r.long()
+    const err = r.int()
+    switch (xid) {
+      case Protocol.Xid.Notification:
+        this.events.onNotification(Protocol.readWatcherEvent(r))
+        return
+      case Protocol.Xid.Ping:
+        return
+      case Protocol.Xid.Auth:
+        this.events.onAuthReply(err)
+        return
+    }
+    if (this.head === this.pending.length) {
+      throw new DecodeFailure(`reply with xid ${xid} while no request is waiting`)
+    }
+    const entry = this.pending[this.head]
+    if (entry === undefined || entry.xid !== xid) {
+      // Replies come in request order; anything else means the stream cannot be trusted.
+      throw new DecodeFailure(`xid out of order: got ${xid}, expected ${entry?.xid}`)
+    }
+    // Cleared so a long-lived FIFO does not pin finished calls.
+    this.pending[this.head++] = undefined
+    if (this.head === this.pending.length) {
+      this.pending.length = 0
+      this.head = 0
+    }
+    if (zxid > 0n) this.zxidSeen(zxid)
+    const call = entry.call
+    if (call.done) return
+    call.done = true
+    try {
+      call.reply(err, err === 0 ? r : undefined)
+    } catch (e) {
+      // The body did not decode: the caller still gets an answer, then the connection goes.
+      call.abort(ErrorCode.ConnectionLoss, e instanceof DecodeFailure ? `malformed reply: ${e.reason}` : String(e), e)
+      throw e
+    }
+  }
+
+  /** Highest zxid seen on this connection's FIFO replies; the session reads it after each reply. */
+  lastZxid = 0n
+  private zxidSeen(zxid: bigint): void {
+    if (zxid > this.lastZxid) this.lastZxid = zxid
+  }
+
+  // -- Sending --------------------------------------------------------------------------------
+
+  /**
+   * Writes a call into the shared buffer (sent at the end of the tick). A request whose frame
+   * would exceed the server's limit is aborted with BadArguments and nothing of it is sent.
+   */
+  send(call: Call): void {
+    if (this.closed) {
+      call.done = true
+      call.abort(ErrorCode.ConnectionLoss, "connection closed")
+      return
+    }
+    const w = this.writer
+    const at = w.beginFrame()
+    const xid = this.nextXid()
+    Protocol.writeRequestHeader(w, xid, call.op)
+    call.write(w)
+    const len = w.endFrame(at)
+    if (len > this.maxRequest) {
+      w.truncate(at)
+      call.done = true
+      call.abort(ErrorCode.BadArguments, `request of ${len} bytes exceeds the server's limit of ${this.maxRequest} (jute.maxbuffer)`)
+      return
+    }
+    call.sentAt = this.now()
+    this.pending.push({ xid, call })
+    this.scheduleFlush()
+  }
+
+  /** Sends an AuthPacket with xid -4; its reply comes out of band (protocol.md §3, §8). */
+  sendAuth(scheme: string, auth: Uint8Array): void {
+    if (this.closed) return
+    const w = this.writer
+    const at = w.beginFrame()
+    Protocol.writeRequestHeader(w, Protocol.Xid.Auth, Protocol.OpCode.Auth)
+    Protocol.writeAuthPacket(w, scheme, auth)
+    w.endFrame(at)
+    this.scheduleFlush()
+  }
+
+  sendPing(): void {
+    if (this.closed) return
+    const w = this.writer
+    const at = w.beginFrame()
+    Protocol.writeRequestHeader(w, Protocol.Xid.Ping, Protocol.OpCode.Ping)
+    w.endFrame(at)
+    this.flush()
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return
+    this.flushScheduled = true
+    // A microtask runs after the current batch of fibers has written its requests.
+    Promise.resolve().then(this.flush)
+  }
+
+  flush = (): void => {
+    this.flushScheduled = false
+    if (this.closed || this.channel === undefined || this.writer.pos === 0) return
+    this.channel.write(this.writer.take())
+    this.lastSend = this.now()
+  }
+
+  /**
+   * Closes the connection and aborts every pending call with ConnectionLoss (the outcome of a
+   * write in flight is unknown, so it is never retried behind the caller's back).
+   */
+  close(reason: string, cause?: unknown): void {
+    if (this.closed) return
+    this.closed = true
+    this.channel?.close()
+    if (this.handshake !== undefined) {
+      const done = this.handshake
+      this.handshake = undefined
+      done({ _tag: "Failed", reason, cause })
+    }
+    const pending = this.pending.slice(this.head)
+    this.pending.length = 0
+    this.head = 0
+    for (const entry of pending) {
+      if (entry === undefined || entry.call.done) continue
+      const call = entry.call
+      call.done = true
+      if (this.closingSession && call.op === Protocol.OpCode.CloseSession) call.reply(0, undefined)
+      else call.abort(ErrorCode.ConnectionLoss, reason, cause)
+    }
+    this.events.onClosed(reason, cause)
+  }
+}

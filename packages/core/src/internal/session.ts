@@ -1,0 +1,491 @@
+/**
+ * The session supervisor: finds a server, performs the handshake, keeps the one live
+ * connection healthy (pings, read timeout), replays what the server forgot on a new connection
+ * (auth, then watches, then the requests queued meanwhile), and ends the session for good when
+ * it expires, fails authentication or is closed.
+ *
+ * Hot-path work (submitting a call, dispatching a reply) is synchronous; fibers only run the
+ * reconnect loop and a ticker for timers, so the cost per request stays that of a function call.
+ *
+ * @internal
+ */
+import { Clock, Deferred, Duration, Effect, Exit, Fiber, PubSub, Schedule, Scope } from "effect"
+import * as Protocol from "../Protocol.ts"
+import { ClientId, type SessionEvent, type SessionState } from "../Session.ts"
+import type { HostPort } from "../Transport.ts"
+import { Transport } from "../Transport.ts"
+import * as WatchEvent from "../WatchEvent.ts"
+import * as ZNodePath from "../ZNodePath.ts"
+import { ErrorCode, fromCode, type ZkError } from "../ZkError.ts"
+import { type Call, Connection, type Handshake } from "./connection.ts"
+import type { JuteReader, JuteWriter } from "./jute.ts"
+import { WatchRegistry } from "./watches.ts"
+
+/** Resolved settings of a session. */
+export interface SessionOptions {
+  readonly hosts: ReadonlyArray<HostPort>
+  readonly chroot: string | undefined
+  /** Requested session timeout (ms); sent on every reconnect, not the negotiated one. */
+  readonly sessionTimeout: number
+  /** Budget for the first connection when the layer is built (ms). */
+  readonly connectTimeout: number
+  readonly requestTimeout: number | undefined
+  readonly canBeReadOnly: boolean
+  readonly maxFrame: number
+  readonly maxRequest: number
+  readonly session: ClientId | undefined
+  readonly auth: ReadonlyArray<AuthEntry>
+  readonly reconnectSchedule: Schedule.Schedule<unknown, ZkError>
+}
+
+/** A remembered addAuth, re-sent after every reconnect. */
+export interface AuthEntry {
+  readonly scheme: string
+  readonly auth: Uint8Array
+}
+
+/** Java's SET_WATCHES_MAX_LENGTH: a SetWatches batch closes once its paths reach 128 KiB. */
+const SET_WATCHES_MAX_LENGTH = 128 * 1024
+
+/** @internal */
+export class Session {
+  readonly options: SessionOptions
+  readonly watches = new WatchRegistry()
+  state: SessionState = "Connecting"
+  sessionId: bigint
+  passwd: Uint8Array
+  negotiatedTimeout = 0
+  readOnly = false
+  private lastZxidSeen = 0n
+  /** The live connection, after its handshake. */
+  conn: Connection | undefined = undefined
+  /** Calls submitted while no connection is live, in order. */
+  private queue: Array<Call> = []
+  /** Once set, the session is over and every call fails with this code. */
+  private ended: { readonly code: number; readonly detail: string } | undefined = undefined
+  closing = false
+  private readonly authInfo: Array<AuthEntry>
+  private authWaiters: Array<(err: number) => void> = []
+  /** Callers of addAuth made while disconnected, for the last entries of `authInfo`. */
+  private pendingAuthDone: Array<(err: number) => void> = []
+  private xid = 0
+  private hostIndex = 0
+  private disconnectedAt: number | undefined = undefined
+  private readonly now: () => number
+  readonly events: PubSub.PubSub<SessionEvent>
+  private readonly firstConnect = Deferred.makeUnsafe<void, ZkError>()
+  private connClosed = Deferred.makeUnsafe<void>()
+  private readonly transport: Transport["Service"]
+
+  constructor(options: SessionOptions, transport: Transport["Service"], clock: Clock.Clock, events: PubSub.PubSub<SessionEvent>) {
+    this.options = options
+    this.transport = transport
+    this.now = () => clock.currentTimeMillisUnsafe()
+    this.events = events
+    this.sessionId = options.session?.sessionId ?? 0n
+    this.passwd = options.session?.password ?? new Uint8Array(16)
+    this.authInfo = [...options.auth]
+  }
+
+  get lastZxid(): bigint {
+    const live = this.conn?.lastZxid ?? 0n
+    return live > this.lastZxidSeen ? live : this.lastZxidSeen
+  }
+
+  get isEnded(): boolean {
+    return this.ended !== undefined
+  }
+
+  get clientId(): ClientId {
+    return new ClientId({ sessionId: this.sessionId, password: this.passwd })
+  }
+
+  /** Server path for a client path. */
+  serverPath(path: string): string {
+    return ZNodePath.prependChroot(this.options.chroot, path)
+  }
+
+  /** Client path for a server path. */
+  clientPath(path: string): string {
+    return ZNodePath.stripChroot(this.options.chroot, path)
+  }
+
+  private nextXid = (): number => {
+    this.xid = this.xid >= 0x7fffffff ? 1 : this.xid + 1
+    return this.xid
+  }
+
+  // -- Requests -------------------------------------------------------------------------------
+
+  /** Sends a call now, or queues it until the next connection. */
+  submit(call: Call): void {
+    if (this.ended !== undefined) return abortCall(call, this.ended.code, this.ended.detail)
+    if (this.closing) return abortCall(call, ErrorCode.Closing, "the session is closing")
+    if (this.conn !== undefined) return this.conn.send(call)
+    call.sentAt = this.now()
+    this.queue.push(call)
+  }
+
+  /**
+   * addAuth: remembered first (so a reconnect re-sends it), then sent with xid -4. Its reply
+   * comes out of band, matched in send order.
+   */
+  addAuth(entry: AuthEntry, done: (err: number) => void): void {
+    if (this.ended !== undefined) return done(this.ended.code)
+    if (this.closing) return done(ErrorCode.Closing)
+    this.authInfo.push(entry)
+    if (this.conn === undefined) {
+      // Sent with the others on the next connection; the caller learns the outcome then.
+      this.pendingAuthDone.push(done)
+      return
+    }
+    this.authWaiters.push(done)
+    this.conn.sendAuth(entry.scheme, entry.auth)
+  }
+
+  // -- Connection lifecycle -------------------------------------------------------------------
+
+  private publish(state: SessionState, server?: string): void {
+    this.state = state
+    PubSub.publishUnsafe(this.events, { state, sessionId: this.sessionId, server })
+  }
+
+  /** One attempt on the next host: TCP, then the handshake. */
+  private connectOnce: Effect.Effect<Connection, ZkError> = Effect.suspend(() => {
+    if (this.ended !== undefined) return Effect.fail(fromCode(this.ended.code, "connect", undefined, this.ended.detail))
+    const hosts = this.options.hosts
+    const host = hosts[this.hostIndex++ % hosts.length]!
+    const address = `${host.host}:${host.port}`
+    // Java gives each host sessionTimeout/hostCount; at least three attempts fit in the session
+    // timeout here, so one swallowed handshake cannot use up the whole session.
+    const attemptTimeout = Math.max(1000, Math.floor(this.options.sessionTimeout / Math.max(3, hosts.length)))
+    const conn = new Connection({
+      address,
+      now: this.now,
+      maxFrame: this.options.maxFrame,
+      maxRequest: this.options.maxRequest,
+      nextXid: this.nextXid,
+      events: {
+        onNotification: (event) => this.onNotification(event),
+        onAuthReply: (err) => this.onAuthReply(err),
+        onClosed: (reason) => this.onConnectionClosed(conn, reason)
+      }
+    })
+    return this.transport.connect(host, conn, attemptTimeout).pipe(
+      Effect.mapError((e) => fromCode(ErrorCode.ConnectionLoss, "connect", undefined, e.message, e)),
+      Effect.flatMap((channel) => {
+        conn.attach(channel)
+        return Effect.callback<Handshake>((resume) => {
+          conn.startHandshake(
+            {
+              protocolVersion: 0,
+              lastZxidSeen: this.lastZxid,
+              timeOut: this.options.sessionTimeout,
+              sessionId: this.sessionId,
+              passwd: this.passwd,
+              readOnly: this.options.canBeReadOnly
+            },
+            (h) => resume(Exit.succeed(h))
+          )
+        }).pipe(
+          Effect.timeoutOrElse({
+            duration: Duration.millis(attemptTimeout),
+            orElse: () => Effect.succeed<Handshake>({ _tag: "Failed", reason: "no handshake reply in time" })
+          })
+        )
+      }),
+      Effect.flatMap((h) => {
+        if (h._tag === "Failed") {
+          // A fresh port may accept and close before serving (server starting, follower LOOKING,
+          // or we are ahead of its zxid): retryable, try the next host.
+          conn.close(h.reason)
+          return Effect.fail(fromCode(ErrorCode.ConnectionLoss, "connect", undefined, `${address}: ${h.reason}`, h.cause))
+        }
+        const response = h.response
+        if (response.timeOut <= 0) {
+          conn.close("session expired")
+          this.expire(`the server at ${address} no longer knows session 0x${this.sessionId.toString(16)}`)
+          return Effect.fail(fromCode(ErrorCode.SessionExpired, "connect", undefined, this.ended?.detail))
+        }
+        if (conn.isClosed) {
+          return Effect.fail(fromCode(ErrorCode.ConnectionLoss, "connect", undefined, `${address}: closed after handshake`))
+        }
+        this.establish(conn, response)
+        return Effect.succeed(conn)
+      }),
+      Effect.onInterrupt(() => Effect.sync(() => conn.close("interrupted")))
+    )
+  })
+
+  private establish(conn: Connection, response: Protocol.ConnectResponse): void {
+    this.sessionId = response.sessionId
+    this.passwd = response.passwd
+    this.negotiatedTimeout = response.timeOut
+    this.readOnly = response.readOnly
+    this.conn = conn
+    this.disconnectedAt = undefined
+    this.connClosed = Deferred.makeUnsafe<void>()
+    // Order matters (Java primeConnection): auth first, so watches and queued requests run
+    // with the caller's identity; then watches, so a queued write cannot fire one unseen.
+    const fresh = this.pendingAuthDone
+    this.pendingAuthDone = []
+    const resent = this.authInfo.length - fresh.length
+    this.authInfo.forEach((entry, i) => {
+      this.authWaiters.push(i < resent ? ignoreAuth : fresh[i - resent]!)
+      conn.sendAuth(entry.scheme, entry.auth)
+    })
+    this.sendSetWatches(conn)
+    const queued = this.queue
+    this.queue = []
+    for (const call of queued) if (!call.done) conn.send(call)
+    this.publish(response.readOnly ? "ConnectedReadOnly" : "Connected", conn.address)
+    Deferred.doneUnsafe(this.firstConnect, Exit.void)
+  }
+
+  /**
+   * Re-registers every one-shot watch, with `relativeZxid` = the last zxid seen, so the server
+   * fires at once the ones whose node changed while we were away (protocol.md §6).
+   */
+  private sendSetWatches(conn: Connection): void {
+    const w = this.watches
+    if (w.size === 0) return
+    const lists = [w.paths("data"), w.paths("exist"), w.paths("child")] as const
+    const relativeZxid = this.lastZxid
+    let batch: [Array<string>, Array<string>, Array<string>] = [[], [], []]
+    let length = 0
+    const flush = () => {
+      const request: Protocol.SetWatches = {
+        relativeZxid,
+        dataWatches: batch[0],
+        existWatches: batch[1],
+        childWatches: batch[2]
+      }
+      conn.send(internalCall(Protocol.OpCode.SetWatches, (writer) => Protocol.writeSetWatches(writer, request)))
+      batch = [[], [], []]
+      length = 0
+    }
+    for (let table = 0; table < 3; table++) {
+      for (const path of lists[table]!) {
+        batch[table as 0 | 1 | 2].push(path)
+        length += path.length
+        if (length >= SET_WATCHES_MAX_LENGTH) flush()
+      }
+    }
+    if (length > 0) flush()
+  }
+
+  private onConnectionClosed(conn: Connection, _reason: string): void {
+    if (this.conn !== conn) return
+    if (conn.lastZxid > this.lastZxidSeen) this.lastZxidSeen = conn.lastZxid
+    this.conn = undefined
+    const waiters = this.authWaiters
+    this.authWaiters = []
+    for (const done of waiters) done(ErrorCode.ConnectionLoss)
+    if (this.ended === undefined && !this.closing) {
+      this.disconnectedAt = this.now()
+      this.publish("Disconnected", conn.address)
+    }
+    Deferred.doneUnsafe(this.connClosed, Exit.void)
+  }
+
+  private onNotification(event: Protocol.WatcherEvent): void {
+    const type = WatchEvent.typeFromCode(event.type)
+    if (type === undefined) return
+    this.watches.dispatch(event.path, { type, path: this.clientPath(event.path) })
+  }
+
+  private onAuthReply(err: number): void {
+    const done = this.authWaiters.shift()
+    if (err === ErrorCode.AuthFailed) {
+      // Terminal, as in Java: the server closes the connection and the identity is unusable.
+      // Ended first, so the caller already sees the AuthFailed state when it resumes.
+      this.end(ErrorCode.AuthFailed, "the server rejected the credentials", "AuthFailed")
+      done?.(err)
+      return
+    }
+    done?.(err)
+  }
+
+  // -- Ending ---------------------------------------------------------------------------------
+
+  /** Ends the session as expired: every call, queued or later, and every watch fails. */
+  expire(detail: string): void {
+    this.end(ErrorCode.SessionExpired, detail, "Expired")
+  }
+
+  private end(code: number, detail: string, state: SessionState): void {
+    if (this.ended !== undefined) return
+    this.ended = { code, detail }
+    const conn = this.conn
+    this.conn = undefined
+    conn?.close(detail)
+    const queued = this.queue
+    this.queue = []
+    for (const call of queued) abortCall(call, code, detail)
+    for (const done of this.pendingAuthDone) done(code)
+    this.pendingAuthDone = []
+    this.watches.failAll(fromCode(code, "watch", undefined, detail))
+    this.publish(state, conn?.address)
+    Deferred.doneUnsafe(this.firstConnect, Exit.fail(fromCode(code, "connect", undefined, detail)))
+    Deferred.doneUnsafe(this.connClosed, Exit.void)
+  }
+
+  // -- Fibers ---------------------------------------------------------------------------------
+
+  /** Connect, wait for the connection to drop, repeat; until the session ends. */
+  private readonly loop: Effect.Effect<void> = Effect.gen({ self: this }, function*() {
+    while (this.ended === undefined && !this.closing) {
+      const connected = yield* Effect.result(
+        this.connectOnce.pipe(
+          Effect.retry({
+            schedule: this.options.reconnectSchedule,
+            while: (e) => e._tag === "ConnectionLoss" && this.ended === undefined && !this.closing
+          })
+        )
+      )
+      if (connected._tag === "Failure") return
+      yield* Deferred.await(this.connClosed)
+    }
+  })
+
+  /** Timers: pings, the read timeout, request timeouts and client-side expiry. */
+  private tick(): void {
+    const now = this.now()
+    const conn = this.conn
+    const negotiated = this.negotiatedTimeout
+    if (conn !== undefined && negotiated > 0) {
+      const readTimeout = (negotiated * 2) / 3
+      if (now - conn.lastRecv > readTimeout) {
+        // Nothing at all for 2/3 of the timeout: half-open or dead. Drop it and try another host.
+        conn.close(`no reply from ${conn.address} within ${Math.round(readTimeout)} ms`)
+      } else if (now - conn.lastSend >= readTimeout / 2) {
+        conn.sendPing()
+      }
+    }
+    const requestTimeout = this.options.requestTimeout
+    if (requestTimeout !== undefined) {
+      if (conn !== undefined) {
+        for (const call of conn.waiting()) {
+          if (now - call.sentAt <= requestTimeout) break
+          if (!call.done) abortCall(call, ErrorCode.OperationTimeout, `no reply within ${requestTimeout} ms`)
+        }
+      }
+      if (this.queue.length > 0) {
+        this.queue = this.queue.filter((call) => {
+          if (call.done) return false
+          if (now - call.sentAt <= requestTimeout) return true
+          abortCall(call, ErrorCode.OperationTimeout, `no connection within ${requestTimeout} ms`)
+          return false
+        })
+      }
+    }
+    // Nobody could be reached for longer than the session timeout: the ensemble has expired the
+    // session by now, so say so instead of looping in Connecting (the server would say the same
+    // at the next reconnect).
+    if (this.disconnectedAt !== undefined && negotiated > 0 && now - this.disconnectedAt > negotiated) {
+      this.expire(`no server reachable for ${now - this.disconnectedAt} ms, more than the session timeout of ${negotiated} ms`)
+    }
+  }
+
+  private tickInterval(): number {
+    const base = this.negotiatedTimeout > 0 ? this.negotiatedTimeout : this.options.sessionTimeout
+    const candidates = [base / 12, 500]
+    if (this.options.requestTimeout !== undefined) candidates.push(this.options.requestTimeout / 4)
+    return Math.max(10, Math.floor(Math.min(...candidates)))
+  }
+
+  private readonly ticker: Effect.Effect<void> = Effect.suspend(() => Effect.sleep(Duration.millis(this.tickInterval()))).pipe(
+    Effect.andThen(Effect.sync(() => this.tick())),
+    Effect.forever
+  )
+
+  /**
+   * Starts the fibers in `scope` and waits for the first connection. Fails with the terminal
+   * error (e.g. SessionExpired when re-attaching to a dead session) or ConnectionLoss when no
+   * server answered within `connectTimeout`.
+   */
+  start(scope: Scope.Scope): Effect.Effect<void, ZkError> {
+    return Effect.gen({ self: this }, function*() {
+      this.publish("Connecting")
+      const loop = yield* Effect.forkIn(this.loop, scope)
+      const ticker = yield* Effect.forkIn(this.ticker, scope)
+      yield* Scope.addFinalizer(scope, Effect.andThen(this.close, Fiber.interruptAll([loop, ticker])))
+      const hosts = this.options.hosts.map((h) => `${h.host}:${h.port}`).join(",")
+      yield* Deferred.await(this.firstConnect).pipe(
+        Effect.timeoutOrElse({
+          duration: Duration.millis(this.options.connectTimeout),
+          orElse: () =>
+            Effect.fail(
+              fromCode(ErrorCode.ConnectionLoss, "connect", undefined, `no server of ${hosts} answered within ${this.options.connectTimeout} ms`)
+            )
+        })
+      )
+    })
+  }
+
+  /**
+   * Closes the session: later calls fail with Closing, outstanding ones complete first (bounded
+   * by the session timeout), then closeSession is sent and the connection closed. Idempotent;
+   * never waits for a server that is gone.
+   */
+  readonly close: Effect.Effect<void> = Effect.suspend(() => {
+    if (this.closing || this.ended !== undefined) return Effect.void
+    this.closing = true
+    const queued = this.queue
+    this.queue = []
+    for (const call of queued) abortCall(call, ErrorCode.Closing, "the session was closed before a server was reachable")
+    const conn = this.conn
+    const bound = Duration.millis(Math.max(1000, this.negotiatedTimeout || this.options.sessionTimeout))
+    const drain =
+      conn === undefined
+        ? Effect.void
+        : pollUntil(() => conn.isClosed || conn.inFlight === 0).pipe(
+          Effect.andThen(
+            Effect.callback<void>((resume) => {
+              if (conn.isClosed) return resume(Effect.void)
+              conn.closingSession = true
+              conn.send(internalCall(Protocol.OpCode.CloseSession, noBody, () => resume(Effect.void)))
+            })
+          ),
+          Effect.timeout(bound),
+          Effect.ignore
+        )
+    return drain.pipe(
+      Effect.andThen(Effect.sync(() => this.end(ErrorCode.Closing, "the session is closed", "Closed")))
+    )
+  })
+}
+
+const ignoreAuth = (): void => {}
+const noBody = (): void => {}
+
+const abortCall = (call: Call, code: number, detail: string): void => {
+  if (call.done) return
+  call.done = true
+  call.abort(code, detail)
+}
+
+/** A call the session makes for itself (SetWatches, closeSession); errors are not reported. */
+const internalCall = (op: number, write: (w: JuteWriter) => void, settled?: () => void): Call => ({
+  op,
+  write,
+  reply: (_err: number, _r: JuteReader | undefined) => settled?.(),
+  abort: () => settled?.(),
+  sentAt: 0,
+  done: false
+})
+
+const pollUntil = (condition: () => boolean): Effect.Effect<void> =>
+  Effect.suspend(() => (condition() ? Effect.void : Effect.sleep(Duration.millis(5)).pipe(Effect.andThen(pollUntil(condition)))))
+
+/** Builds a session and starts it in the current scope. */
+export const make = (options: SessionOptions): Effect.Effect<Session, ZkError, Transport | Scope.Scope> =>
+  Effect.gen(function*() {
+    const transport = yield* Transport
+    const clock = yield* Clock.Clock
+    const scope = yield* Scope.Scope
+    const events = yield* PubSub.unbounded<SessionEvent>()
+    const session = new Session(options, transport, clock, events)
+    yield* session.start(scope)
+    return session
+  })

@@ -1,0 +1,117 @@
+/**
+ * The Node.js transport for `@effect-zk/core`: plain TCP (`node:net`) or TLS (`node:tls`) to
+ * a ZooKeeper client port.
+ *
+ * It is written on the socket's own callbacks rather than on `@effect/platform`'s pull-based
+ * `Socket`: every reply crosses this boundary, and handing each chunk straight to the codec is
+ * what keeps the per-request cost near Node's floor (shared/docs/performance.md).
+ *
+ * @since 0.1.0
+ */
+import { type Channel, type ChannelHandlers, type HostPort, Transport, TransportError } from "@effect-zk/core/Transport"
+import { Effect, Layer } from "effect"
+import * as Net from "node:net"
+import * as Tls from "node:tls"
+
+/**
+ * TLS settings for a server's `secureClientPort`. Certificates are verified by default (the
+ * server's certificate must chain to `ca` and name the host, e.g. `IP:127.0.0.1`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TlsOptions {
+  /** Trusted CA certificates (PEM). Default: Node's bundled roots. */
+  readonly ca?: string | Uint8Array | ReadonlyArray<string | Uint8Array> | undefined
+  /** Client certificate chain (PEM), for servers with `ssl.clientAuth=need`. */
+  readonly cert?: string | Uint8Array | undefined
+  /** Client private key (PEM). */
+  readonly key?: string | Uint8Array | undefined
+  /** Set to `false` only for throw-away test setups: it accepts any certificate. */
+  readonly rejectUnauthorized?: boolean | undefined
+  /** SNI / certificate name to check, when it differs from the host in the connect string. */
+  readonly servername?: string | undefined
+}
+
+/**
+ * Options of the Node transport.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface NodeTransportOptions {
+  /** Connect with TLS; omit for plain TCP. */
+  readonly tls?: TlsOptions | undefined
+}
+
+const toBuffer = (b: string | Uint8Array): string | Buffer => (typeof b === "string" ? b : Buffer.from(b))
+
+const tlsConnectOptions = (address: HostPort, tls: TlsOptions): Tls.ConnectionOptions => ({
+  host: address.host,
+  port: address.port,
+  ...(tls.ca === undefined ? {} : { ca: Array.isArray(tls.ca) ? tls.ca.map(toBuffer) : toBuffer(tls.ca as string | Uint8Array) }),
+  ...(tls.cert === undefined ? {} : { cert: toBuffer(tls.cert) }),
+  ...(tls.key === undefined ? {} : { key: toBuffer(tls.key) }),
+  rejectUnauthorized: tls.rejectUnauthorized ?? true,
+  // An IP address is not a valid SNI name; Node checks the certificate's IP SAN without it.
+  ...(tls.servername !== undefined ? { servername: tls.servername } : Net.isIP(address.host) ? {} : { servername: address.host })
+})
+
+/**
+ * Builds the transport.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: NodeTransportOptions = {}): Transport["Service"] => ({
+  connect: (address: HostPort, handlers: ChannelHandlers, timeoutMillis: number) =>
+    Effect.callback<Channel, TransportError>((resume) => {
+      const label = `${address.host}:${address.port}`
+      const tls = options.tls
+      const socket = tls === undefined
+        ? Net.connect({ host: address.host, port: address.port })
+        : Tls.connect(tlsConnectOptions(address, tls))
+      socket.setNoDelay(true)
+      let open = false
+      let lastError: unknown = undefined
+      const fail = (reason: string, cause?: unknown) => {
+        clearTimeout(timer)
+        socket.destroy()
+        resume(Effect.fail(new TransportError({ address: label, reason, cause })))
+      }
+      const timer = setTimeout(() => fail(`no connection within ${timeoutMillis} ms`), timeoutMillis)
+      const channel: Channel = {
+        write: (bytes) => {
+          socket.write(bytes)
+        },
+        close: () => {
+          socket.destroy()
+        }
+      }
+      socket.once(tls === undefined ? "connect" : "secureConnect", () => {
+        clearTimeout(timer)
+        open = true
+        resume(Effect.succeed(channel))
+      })
+      socket.on("data", (chunk: Buffer) => handlers.onData(chunk))
+      socket.on("error", (error: Error) => {
+        if (!open) fail(error.message, error)
+        else lastError = error
+      })
+      socket.on("close", () => {
+        if (open) handlers.onClose(lastError)
+      })
+      return Effect.sync(() => {
+        clearTimeout(timer)
+        socket.destroy()
+      })
+    })
+})
+
+/**
+ * The transport as a layer.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: NodeTransportOptions = {}): Layer.Layer<Transport> => Layer.succeed(Transport, make(options))

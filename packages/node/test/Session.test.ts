@@ -1,0 +1,128 @@
+/**
+ * Session behaviour against a real server: expiry, timeouts, closing while requests are held
+ * back, and reconnecting after a dropped connection.
+ */
+import { assert, layer } from "@effect/vitest"
+import { ClientId, CreateMode, ZooKeeper } from "@effect-zk/core"
+import { FaultProxy, NodeZooKeeper, Testing } from "@effect-zk/node"
+import { ZooKeeperServer } from "@effect-zk/server"
+import { ConfigProvider, Context, Effect, Fiber, Layer, Option, Stream } from "effect"
+import { connectTo, eventually, sandbox } from "./utils/TestZooKeeper.ts"
+
+/** A sandboxed connect string that goes through a fault proxy. */
+const proxied = Effect.gen(function*() {
+  const servers = yield* sandbox
+  const server = yield* ZooKeeperServer.ZooKeeperServer
+  const proxy = yield* FaultProxy.make({ host: "127.0.0.1", port: server.port })
+  return { proxy, servers: `${proxy.address}${servers.slice(servers.indexOf("/"))}`, direct: servers }
+})
+
+layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "60 seconds", excludeTestServices: true })("session", (it) => {
+  it.effect("expiry reported by the server ends the session: Expired, then SessionExpired", () =>
+    Effect.gen(function*() {
+      const servers = yield* sandbox
+      const zk = yield* connectTo(servers)
+      const { watch } = yield* zk.existsW("/never")
+      const events = yield* Effect.forkChild(Stream.runCollect(zk.sessionEvents))
+      yield* Testing.expireSession(zk, servers)
+      yield* eventually(Effect.map(zk.state, (s) => s === "Expired"))
+      const error = yield* Effect.flip(zk.get("/"))
+      assert.strictEqual(error._tag, "SessionExpired")
+      assert.strictEqual((yield* Effect.flip(Stream.runCollect(watch)))._tag, "SessionExpired")
+      assert.strictEqual(yield* zk.pendingWatches, 0)
+      const states = (yield* Fiber.join(events)).map((e) => e.state)
+      assert.strictEqual(states.at(-1), "Expired")
+      assert.notInclude(states, "Closed")
+    }))
+
+  it.effect("re-attaching to an expired session fails the layer build with SessionExpired", () =>
+    Effect.gen(function*() {
+      const servers = yield* sandbox
+      const stale = yield* Effect.scoped(Effect.flatMap(connectTo(servers), (zk) => zk.clientId))
+      const error = yield* Effect.flip(connectTo(servers, { session: stale }))
+      assert.strictEqual(error instanceof Error && "_tag" in error ? error._tag : String(error), "SessionExpired")
+      const forged = new ClientId({ sessionId: 0x123456789abcdefn, password: new Uint8Array(16) })
+      const unknown = yield* Effect.flip(connectTo(servers, { session: forged }))
+      assert.strictEqual(unknown instanceof Error && "_tag" in unknown ? unknown._tag : String(unknown), "SessionExpired")
+    }))
+
+  it.effect("requestTimeout: an operation with no reply in time fails with OperationTimeout", () =>
+    Effect.gen(function*() {
+      const { proxy, servers } = yield* proxied
+      const zk = yield* connectTo(servers, { requestTimeout: "300 millis", sessionTimeout: "10 seconds" })
+      yield* zk.create("/t", "x")
+      yield* proxy.setMode("pause")
+      const started = Date.now()
+      const error = yield* Effect.flip(zk.get("/t"))
+      assert.strictEqual(error._tag, "OperationTimeout")
+      assert.isAtLeast(Date.now() - started, 250)
+      yield* proxy.setMode("pass")
+      // The late reply is matched and dropped; the session keeps working.
+      assert.strictEqual(new TextDecoder().decode((yield* zk.get("/t")).data), "x")
+    }))
+
+  it.effect("close waits for a request held back by a stalled network, then everything fails with Closing", () =>
+    Effect.gen(function*() {
+      const { proxy, servers } = yield* proxied
+      const zk = yield* connectTo(servers)
+      yield* zk.create("/held", "v")
+      yield* proxy.setMode("pause")
+      const held = yield* Effect.forkChild(zk.get("/held"))
+      yield* Effect.sleep("100 millis")
+      const closing = yield* Effect.forkChild(zk.close)
+      yield* Effect.sleep("200 millis")
+      assert.isUndefined(closing.pollUnsafe(), "close must wait for the outstanding request")
+      assert.strictEqual((yield* Effect.flip(zk.exists("/held")))._tag, "Closing")
+      yield* proxy.setMode("pass")
+      yield* Fiber.join(closing)
+      assert.strictEqual(new TextDecoder().decode((yield* Fiber.join(held)).data), "v")
+      assert.strictEqual(yield* zk.state, "Closed")
+      for (const op of [zk.get("/held"), zk.create("/x"), zk.delete("/held"), zk.children("/")]) {
+        assert.strictEqual((yield* Effect.flip(op))._tag, "Closing")
+      }
+    }))
+
+  it.effect("closing with the server gone does not hang", () =>
+    Effect.gen(function*() {
+      const { proxy, servers } = yield* proxied
+      const zk = yield* connectTo(servers)
+      yield* proxy.setRefuse(true)
+      yield* proxy.cut
+      yield* eventually(Effect.map(zk.state, (s) => s !== "Connected"))
+      yield* zk.close.pipe(Effect.timeout("5 seconds"))
+      assert.strictEqual(yield* zk.state, "Closed")
+    }))
+
+  it.effect("a stalled network is detected by the read timeout; the session survives the reconnect", () =>
+    Effect.gen(function*() {
+      const { proxy, servers } = yield* proxied
+      const zk = yield* connectTo(servers, { sessionTimeout: "3 seconds" })
+      yield* zk.create("/alive", "", { mode: CreateMode.Ephemeral })
+      const before = (yield* zk.clientId).sessionId
+      const states = yield* Effect.forkChild(
+        zk.sessionEvents.pipe(Stream.map((e) => e.state), Stream.takeUntil((s) => s === "Connected"), Stream.runCollect)
+      )
+      yield* Effect.sleep("50 millis")
+      // Held bytes, no FIN: only the read timeout (2/3 of the session timeout) can notice.
+      yield* proxy.setMode("pause")
+      yield* eventually(Effect.map(zk.state, (s) => s !== "Connected"), "3 seconds")
+      yield* proxy.setMode("pass")
+      assert.deepStrictEqual(yield* Fiber.join(states), ["Disconnected", "Connected"])
+      assert.strictEqual((yield* zk.clientId).sessionId, before)
+      assert.isTrue(Option.isSome(yield* zk.exists("/alive")))
+    }))
+
+  it.effect("layerConfig reads ZK_SERVERS and friends from Config", () =>
+    Effect.gen(function*() {
+      const servers = yield* sandbox
+      const context = yield* Layer.build(
+        NodeZooKeeper.layerConfig().pipe(
+          Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({ ZK_SERVERS: servers, ZK_SESSION_TIMEOUT: "4 seconds" })))
+        )
+      )
+      const zk = Context.get(context, ZooKeeper)
+      assert.strictEqual(yield* zk.state, "Connected")
+      assert.strictEqual(yield* zk.sessionTimeout, 4000)
+      assert.strictEqual(yield* zk.create("/from-config"), "/from-config")
+    }))
+})

@@ -1,0 +1,52 @@
+/**
+ * Test fixtures: a client of the file's shared server, isolated in a chroot of its own, so tests
+ * in one file can run concurrently without seeing each other's nodes (kazoo's harness does the
+ * same).
+ */
+import { ZooKeeper, type ZooKeeperService } from "@effect-zk/core"
+import { NodeZooKeeper } from "@effect-zk/node"
+import type { NodeZooKeeperConfig } from "@effect-zk/node/NodeZooKeeper"
+import { ZooKeeperServer } from "@effect-zk/server"
+import { Context, Duration, Effect, Layer, type Scope } from "effect"
+
+let counter = 0
+
+/** A session to `servers`, open for the current scope. */
+export const connectTo = (
+  servers: string,
+  config: Partial<NodeZooKeeperConfig> = {}
+): Effect.Effect<ZooKeeperService, unknown, Scope.Scope> =>
+  Layer.build(NodeZooKeeper.layer({ sessionTimeout: "10 seconds", ...config, servers })).pipe(
+    Effect.map((context) => Context.get(context, ZooKeeper))
+  )
+
+/** A fresh chroot on the shared server: its connect string (`host:port/test-N-...`). */
+export const sandbox: Effect.Effect<string, unknown, ZooKeeperServer.ZooKeeperServer> = Effect.scoped(
+  Effect.gen(function*() {
+    const server = yield* ZooKeeperServer.ZooKeeperServer
+    const address = yield* server.address
+    const root = yield* connectTo(address)
+    const chroot = `/test-${++counter}-${Math.random().toString(36).slice(2, 8)}`
+    yield* root.create(chroot)
+    return `${address}${chroot}`
+  })
+)
+
+/** A client in a fresh chroot on the shared server. */
+export const client = (
+  config: Partial<NodeZooKeeperConfig> = {}
+): Effect.Effect<ZooKeeperService, unknown, ZooKeeperServer.ZooKeeperServer | Scope.Scope> =>
+  Effect.flatMap(sandbox, (servers) => connectTo(servers, config))
+
+/** Polls `condition` every 20 ms until it holds or `timeout` passes (then fails). */
+export const eventually = <E, R>(
+  condition: Effect.Effect<boolean, E, R>,
+  timeout: Duration.Input = "10 seconds"
+): Effect.Effect<void, E | string, R> =>
+  Effect.gen(function*() {
+    const deadline = Date.now() + Duration.toMillis(timeout)
+    while (!(yield* condition)) {
+      if (Date.now() > deadline) return yield* Effect.fail(`condition not met within ${Duration.format(Duration.fromInputUnsafe(timeout))}`)
+      yield* Effect.sleep("20 millis")
+    }
+  })
