@@ -3,10 +3,10 @@
  * back, and reconnecting after a dropped connection.
  */
 import { assert, layer } from "@effect/vitest"
-import { ClientId, CreateMode, ZooKeeper } from "@effect-zk/core"
+import { Acl, ClientId, CreateMode, Perms, ZooKeeper } from "@effect-zk/core"
 import { FaultProxy, NodeZooKeeper, Testing } from "@effect-zk/node"
 import { ZooKeeperServer } from "@effect-zk/server"
-import { ConfigProvider, Context, Effect, Fiber, Layer, Option, Stream } from "effect"
+import { ConfigProvider, Context, Effect, Fiber, Layer, Option, Redacted, Stream } from "effect"
 import { connectTo, eventually, sandbox } from "./utils/TestZooKeeper.ts"
 
 /** A sandboxed connect string that goes through a fault proxy. */
@@ -110,6 +110,72 @@ layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "60 s
       assert.deepStrictEqual(yield* Fiber.join(states), ["Disconnected", "Connected"])
       assert.strictEqual((yield* zk.clientId).sessionId, before)
       assert.isTrue(Option.isSome(yield* zk.exists("/alive")))
+    }))
+
+  it.effect("auth is re-sent after a reconnect", () =>
+    Effect.gen(function*() {
+      const { proxy, servers, direct } = yield* proxied
+      const owner = yield* connectTo(direct, { auth: [{ scheme: "digest", credential: Redacted.make("joe:passwd") }] })
+      yield* owner.create("/secret", "s", { acl: Acl.auth(Perms.All) })
+      const zk = yield* connectTo(servers)
+      yield* zk.addAuth("digest", Redacted.make("joe:passwd"))
+      assert.strictEqual(new TextDecoder().decode((yield* zk.get("/secret")).data), "s")
+      const before = (yield* zk.clientId).sessionId
+      yield* proxy.cut
+      yield* eventually(Effect.map(zk.state, (s) => s === "Connected"))
+      yield* eventually(Effect.map(proxy.connections, (n) => n === 1))
+      assert.strictEqual((yield* zk.clientId).sessionId, before)
+      assert.strictEqual(new TextDecoder().decode((yield* zk.get("/secret")).data), "s")
+    }))
+
+  it.effect("a watch survives a reconnect and fires for a change made while disconnected", () =>
+    Effect.gen(function*() {
+      const { proxy, servers, direct } = yield* proxied
+      const zk = yield* connectTo(servers)
+      const other = yield* connectTo(direct)
+      yield* zk.create("/w", "1")
+      yield* zk.create("/p")
+      const data = yield* zk.getW("/w")
+      const created = yield* zk.existsW("/later")
+      const children = yield* zk.childrenW("/p")
+      const unchanged = yield* zk.getW("/p")
+      yield* proxy.setRefuse(true)
+      yield* proxy.cut
+      yield* eventually(Effect.map(zk.state, (s) => s === "Disconnected"))
+      yield* other.set("/w", "2")
+      yield* other.create("/later")
+      yield* other.create("/p/c")
+      yield* proxy.setRefuse(false)
+      yield* eventually(Effect.map(zk.state, (s) => s === "Connected"))
+      assert.deepStrictEqual(yield* Stream.runCollect(data.watch), [{ type: "NodeDataChanged", path: "/w" }])
+      assert.deepStrictEqual(yield* Stream.runCollect(created.watch), [{ type: "NodeCreated", path: "/later" }])
+      assert.deepStrictEqual(yield* Stream.runCollect(children.watch), [{ type: "NodeChildrenChanged", path: "/p" }])
+      // Re-armed, not fired: /p's data did not change.
+      assert.strictEqual(yield* zk.pendingWatches, 1)
+      yield* other.set("/p", "x")
+      assert.deepStrictEqual(yield* Stream.runCollect(unchanged.watch), [{ type: "NodeDataChanged", path: "/p" }])
+    }))
+
+  it.effect("interrupting a watch stream forgets the watch", () =>
+    Effect.gen(function*() {
+      const servers = yield* sandbox
+      const zk = yield* connectTo(servers)
+      const { watch } = yield* zk.existsW("/quiet")
+      assert.strictEqual(yield* zk.pendingWatches, 1)
+      const result = yield* Stream.runHead(watch).pipe(Effect.timeoutOption("50 millis"))
+      assert.isTrue(Option.isNone(result))
+      assert.strictEqual(yield* zk.pendingWatches, 0)
+    }))
+
+  it.effect("hosts that refuse are skipped: the next host in the connect string is tried", () =>
+    Effect.gen(function*() {
+      const servers = yield* sandbox
+      const [address, chroot] = [servers.slice(0, servers.indexOf("/")), servers.slice(servers.indexOf("/"))]
+      const { proxy } = yield* proxied
+      yield* proxy.setRefuse(true)
+      const zk = yield* connectTo(`${proxy.address},127.0.0.1:1,${address}${chroot}`)
+      assert.strictEqual(yield* zk.state, "Connected")
+      assert.strictEqual(yield* zk.create("/reached"), "/reached")
     }))
 
   it.effect("layerConfig reads ZK_SERVERS and friends from Config", () =>
