@@ -428,63 +428,63 @@ const makeService = (session: Session.Session): ZooKeeperService => {
     )
   }
 
-  /** exists with or without a watch; NoNode is a result, not an error, and still sets a watch. */
-  const existsWith = (path: string, watch: boolean) => {
-    const opName = watch ? "existsW" : "exists"
+  /**
+   * A read that can leave a one-shot watch (exists, getData, getChildren2). The watch is
+   * registered when the reply arrives, in the table the reply implies (Java's ZKWatchManager):
+   * `parse` says which, or fails, and a failed read leaves no watch.
+   */
+  const watchableRead = <A>(
+    op: number,
+    opName: string,
+    path: string,
+    setWatch: boolean,
+    parse: (err: number, r: JuteReader | undefined) => Parsed<A>
+  ): Effect.Effect<{ readonly value: A; readonly watch: Stream.Stream<WatchEvent, ZkError> }, ZkError> => {
     const bad = badPath(opName, path)
     if (bad !== undefined) return Effect.fail(bad)
     const serverPath = session.serverPath(path)
     return request(
-      Protocol.OpCode.Exists,
+      op,
       opName,
       path,
-      (w) => Protocol.writePathWatch(w, serverPath, watch),
-      (err, r): Exit.Exit<{ stat: Option.Option<Stat>; listener: WatchListener | undefined; table: WatchTable }, ZkError> => {
-        if (err === 0 && r !== undefined) {
-          const stat = Protocol.readStat(r)
-          return Exit.succeed({ stat: Option.some(stat), listener: watch ? session.watches.add("data", serverPath) : undefined, table: "data" })
-        }
-        if (err === ErrorCode.NoNode) {
-          return Exit.succeed({ stat: Option.none(), listener: watch ? session.watches.add("exist", serverPath) : undefined, table: "exist" })
-        }
-        return Exit.fail(fromCode(err, opName, path))
+      (w) => Protocol.writePathWatch(w, serverPath, setWatch),
+      (err, r) => {
+        const parsed = parse(err, r)
+        if (!parsed.ok) return Exit.fail(fromCode(parsed.code, opName, path))
+        const watch = setWatch ? watchStream(parsed.table, serverPath, session.watches.add(parsed.table, serverPath)) : Stream.empty
+        return Exit.succeed({ value: parsed.value, watch })
       }
-    ).pipe(Effect.map((result) => ({ ...result, serverPath })))
+    )
   }
 
-  const exists: ZooKeeperService["exists"] = (path) => Effect.map(existsWith(path, false), (r) => r.stat)
+  /** NoNode is a result of exists, not an error, and still leaves a watch (for the create). */
+  const parseExists = (err: number, r: JuteReader | undefined): Parsed<Option.Option<Stat>> =>
+    err === 0 && r !== undefined
+      ? { ok: true, value: Option.some(Protocol.readStat(r)), table: "data" }
+      : err === ErrorCode.NoNode
+      ? { ok: true, value: Option.none(), table: "exist" }
+      : { ok: false, code: err }
+
+  const parseGet = (err: number, r: JuteReader | undefined): Parsed<NodeData> =>
+    err === 0 && r !== undefined ? { ok: true, value: readNodeData(r), table: "data" } : { ok: false, code: err }
+
+  const parseChildren = (
+    err: number,
+    r: JuteReader | undefined
+  ): Parsed<{ readonly children: ReadonlyArray<string>; readonly stat: Stat }> =>
+    err === 0 && r !== undefined ? { ok: true, value: Protocol.readChildren2Response(r), table: "child" } : { ok: false, code: err }
+
+  const exists: ZooKeeperService["exists"] = (path) =>
+    Effect.map(watchableRead(Protocol.OpCode.Exists, "exists", path, false, parseExists), (r) => r.value)
 
   const existsW: ZooKeeperService["existsW"] = (path) =>
-    Effect.map(existsWith(path, true), ({ stat, listener, table, serverPath }) => ({
-      stat,
-      watch: watchStream(table, serverPath, listener!)
-    }))
+    Effect.map(watchableRead(Protocol.OpCode.Exists, "existsW", path, true, parseExists), ({ value, watch }) => ({ stat: value, watch }))
 
-  const getWith = (path: string, watch: boolean) => {
-    const opName = watch ? "getW" : "get"
-    const bad = badPath(opName, path)
-    if (bad !== undefined) return Effect.fail(bad)
-    const serverPath = session.serverPath(path)
-    return request(
-      Protocol.OpCode.GetData,
-      opName,
-      path,
-      (w) => Protocol.writePathWatch(w, serverPath, watch),
-      (err, r): Exit.Exit<{ node: NodeData; listener: WatchListener | undefined }, ZkError> =>
-        err !== 0 || r === undefined
-          ? Exit.fail(fromCode(err, opName, path))
-          : Exit.succeed({ node: readNodeData(r), listener: watch ? session.watches.add("data", serverPath) : undefined })
-    ).pipe(Effect.map((result) => ({ ...result, serverPath })))
-  }
-
-  const get: ZooKeeperService["get"] = (path) => Effect.map(getWith(path, false), (r) => r.node)
+  const get: ZooKeeperService["get"] = (path) =>
+    Effect.map(watchableRead(Protocol.OpCode.GetData, "get", path, false, parseGet), (r) => r.value)
 
   const getW: ZooKeeperService["getW"] = (path) =>
-    Effect.map(getWith(path, true), ({ node, listener, serverPath }) => ({
-      data: node.data,
-      stat: node.stat,
-      watch: watchStream("data", serverPath, listener!)
-    }))
+    Effect.map(watchableRead(Protocol.OpCode.GetData, "getW", path, true, parseGet), ({ value, watch }) => ({ ...value, watch }))
 
   const set: ZooKeeperService["set"] = (path, data, options) => {
     const version = options?.version ?? -1
@@ -501,36 +501,14 @@ const makeService = (session: Session.Session): ZooKeeperService => {
     )
   }
 
-  const childrenWith = (path: string, watch: boolean) => {
-    const opName = watch ? "childrenW" : "children"
-    const bad = badPath(opName, path)
-    if (bad !== undefined) return Effect.fail(bad)
-    const serverPath = session.serverPath(path)
-    return request(
-      Protocol.OpCode.GetChildren2,
-      opName,
-      path,
-      (w) => Protocol.writePathWatch(w, serverPath, watch),
-      (
-        err,
-        r
-      ): Exit.Exit<{ children: ReadonlyArray<string>; stat: Stat; listener: WatchListener | undefined }, ZkError> => {
-        if (err !== 0 || r === undefined) return Exit.fail(fromCode(err, opName, path))
-        const { children, stat } = Protocol.readChildren2Response(r)
-        return Exit.succeed({ children, stat, listener: watch ? session.watches.add("child", serverPath) : undefined })
-      }
-    ).pipe(Effect.map((result) => ({ ...result, serverPath })))
-  }
-
   const children: ZooKeeperService["children"] = (path) =>
-    Effect.map(childrenWith(path, false), ({ children, stat }) => ({ children, stat }))
+    Effect.map(watchableRead(Protocol.OpCode.GetChildren2, "children", path, false, parseChildren), (r) => r.value)
 
   const childrenW: ZooKeeperService["childrenW"] = (path) =>
-    Effect.map(childrenWith(path, true), ({ children, stat, listener, serverPath }) => ({
-      children,
-      stat,
-      watch: watchStream("child", serverPath, listener!)
-    }))
+    Effect.map(
+      watchableRead(Protocol.OpCode.GetChildren2, "childrenW", path, true, parseChildren),
+      ({ value, watch }) => ({ ...value, watch })
+    )
 
   const getAcl: ZooKeeperService["getAcl"] = (path) => {
     const bad = badPath("getAcl", path)
@@ -635,6 +613,11 @@ const makeService = (session: Session.Session): ZooKeeperService => {
     close: session.close
   }
 }
+
+/** What a watchable read's reply means: a value and the watch table it implies, or an error code. */
+type Parsed<A> =
+  | { readonly ok: true; readonly value: A; readonly table: WatchTable }
+  | { readonly ok: false; readonly code: number }
 
 const isConflict = (e: unknown): boolean => {
   if (typeof e !== "object" || e === null || !("_tag" in e)) return false

@@ -3,6 +3,7 @@ import * as P from "../src/Protocol.ts"
 import { DecodeError, FrameDecoder, JuteReader, JuteWriter, OpCode } from "../src/Protocol.ts"
 import type { Stat } from "../src/Stat.ts"
 import { goldens, serverVersion } from "./fixtures/goldens.ts"
+import { prng } from "./utils/prng.ts"
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -175,17 +176,6 @@ const writeMultiResponse = (w: JuteWriter, results: ReadonlyArray<P.MultiResult>
 // ---------------------------------------------------------------------------------------------
 // Seeded random values
 
-/** mulberry32: a tiny seeded PRNG, so every run sees the same "random" inputs. */
-const prng = (seed: number) => {
-  let a = seed >>> 0
-  return (): number => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const INT_EDGES = [0, 1, -1, 2147483647, -2147483648, 127, 128, 255, 256, 65535, 65536, -2]
 const LONG_EDGES = [0n, 1n, -1n, 2n ** 63n - 1n, -(2n ** 63n), 2n ** 53n, 2n ** 53n + 1n, -(2n ** 53n) - 1n, 2n ** 32n, 2n ** 31n, 0x0100000bc5b20000n]

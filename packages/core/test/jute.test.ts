@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { DecodeFailure, JuteReader, JuteWriter } from "../src/internal/jute.ts"
+import { prng } from "./utils/prng.ts"
 
 const bytes = (...b: Array<number>): Uint8Array => Uint8Array.from(b)
 const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("")
@@ -16,17 +17,6 @@ const failure = (f: () => unknown): DecodeFailure => {
   assert.fail("expected a DecodeFailure")
 }
 
-/** mulberry32: a tiny seeded PRNG, so every run sees the same "random" inputs. */
-const prng = (seed: number) => {
-  let a = seed >>> 0
-  return (): number => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 describe("JuteReader", () => {
   it("reads big-endian primitives and advances", () => {

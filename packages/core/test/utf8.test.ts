@@ -1,17 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Utf8 from "../src/internal/utf8.ts"
+import { prng } from "./utils/prng.ts"
 
-/** mulberry32: a tiny seeded PRNG, so every run sees the same "random" inputs. */
-const prng = (seed: number) => {
-  let a = seed >>> 0
-  return (): number => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const between = (rand: () => number, lo: number, hi: number): number => lo + Math.floor(rand() * (hi - lo + 1))
 
