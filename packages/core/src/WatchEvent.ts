@@ -3,6 +3,7 @@
  *
  * @since 0.1.0
  */
+import { Schema } from "effect"
 
 /**
  * The node events a server sends. `path` is the client's path (chroot removed).
@@ -44,3 +45,41 @@ const byCode: ReadonlyArray<WatchEventType | undefined> = [
  * @category constructors
  */
 export const typeFromCode = (code: number): WatchEventType | undefined => byCode[code]
+
+/**
+ * Emitted by persistent watch streams (`addWatch`) after the session reconnected. The server
+ * re-arms persistent watches but does not replay what changed while the client was away, so a
+ * consumer that caches state should re-read it now.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface WatchResync {
+  readonly type: "Resync"
+  /** The watched path. */
+  readonly path: string
+}
+
+/**
+ * What a persistent watch stream emits.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type PersistentWatchEvent = WatchEvent | WatchResync
+
+/**
+ * A watch stream's consumer fell `capacity` events behind. The stream fails with this instead
+ * of dropping events; resubscribe (and re-read) to recover.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class WatchOverflow extends Schema.TaggedError<WatchOverflow>()("WatchOverflow", {
+  path: Schema.String,
+  capacity: Schema.Number
+}) {
+  override get message(): string {
+    return `zookeeper: watch ${JSON.stringify(this.path)}: more than ${this.capacity} events not consumed; the stream stopped rather than drop any`
+  }
+}

@@ -15,6 +15,7 @@
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
+import { OpResult } from "./Op.ts"
 
 /**
  * Protocol error codes by name (`KeeperException.Code`), plus `Ok: 0`. Names are the `_tag`s of
@@ -145,7 +146,9 @@ export class ZkErrorBase extends Schema.Error<ZkErrorBase>("effect-zk/ZkError")(
   op: Schema.String,
   path: Schema.optional(Schema.String),
   detail: Schema.optional(Schema.String),
-  cause: Schema.optional(Schema.Defect())
+  cause: Schema.optional(Schema.Defect()),
+  /** Every op's outcome, on the error of a failed `multi`. */
+  results: Schema.optional(Schema.Array(OpResult))
 }) {
   /** gozk's format: `zookeeper: get "/x": no node`, then `: <detail>` when present. */
   override get message(): string {
@@ -466,6 +469,7 @@ export interface ZkErrorFields {
   readonly path?: string | undefined
   readonly detail?: string | undefined
   readonly cause?: unknown
+  readonly results?: ReadonlyArray<OpResult> | undefined
 }
 
 type Constructor = new (fields: ZkErrorFields) => ZkError
@@ -497,14 +501,16 @@ export const fromCode = (
   op: string,
   path?: string,
   detail?: string,
-  cause?: unknown
+  cause?: unknown,
+  results?: ReadonlyArray<OpResult>
 ): ZkError => {
   // Absent fields stay absent (not `undefined`), so encoded errors and equality stay clean.
   const fields: ZkErrorFields = {
     op,
     ...(path === undefined ? {} : { path }),
     ...(detail === undefined ? {} : { detail }),
-    ...(cause === undefined ? {} : { cause })
+    ...(cause === undefined ? {} : { cause }),
+    ...(results === undefined ? {} : { results })
   }
   const name = nameByCode.get(code)
   if (name !== undefined) return new constructors[name](fields)

@@ -23,18 +23,20 @@ import { Context, Deferred, Duration, Effect, Exit, Layer, Option, Redacted, Sch
 import * as Acl from "./Acl.ts"
 import * as ConnectString from "./ConnectString.ts"
 import * as CreateModes from "./CreateMode.ts"
+import type * as Op from "./Op.ts"
 import { CreateMode } from "./CreateMode.ts"
 import * as Utf8 from "./internal/utf8.ts"
 import type { Call } from "./internal/connection.ts"
 import type { JuteReader, JuteWriter } from "./internal/jute.ts"
+import * as Observability from "./internal/observability.ts"
 import * as Session from "./internal/session.ts"
-import type { WatchListener, WatchTable } from "./internal/watches.ts"
+import type { PersistentListener, PersistentMode, WatchListener, WatchTable } from "./internal/watches.ts"
 import * as Protocol from "./Protocol.ts"
 import type { ClientId, SessionEvent, SessionState } from "./Session.ts"
 import { isTerminal } from "./Session.ts"
 import type { Stat } from "./Stat.ts"
 import type { Transport } from "./Transport.ts"
-import type { WatchEvent } from "./WatchEvent.ts"
+import type { PersistentWatchEvent, WatchEvent, WatchOverflow } from "./WatchEvent.ts"
 import * as ZNodePath from "./ZNodePath.ts"
 import { BadArguments, ErrorCode, fromCode, type ZkError } from "./ZkError.ts"
 
@@ -74,6 +76,17 @@ export interface ZooKeeperConfig {
   readonly session?: ClientId | undefined
   /** Accept a read-only server (state `ConnectedReadOnly`) when no read-write one answers. */
   readonly canBeReadOnly?: boolean | undefined
+  /**
+   * SASL login (DIGEST-MD5) on every connection, before anything else: the server must have a
+   * SASL auth provider and a JAAS `Server` section with this user. The session then has the
+   * identity `sasl:<username>` (ACLs like `sasl:alice:cdrwa`). A rejected login is terminal
+   * (`AuthFailed`).
+   */
+  readonly sasl?: {
+    readonly mechanism?: "DIGEST-MD5" | undefined
+    readonly username: string
+    readonly password: string | Redacted.Redacted<string>
+  } | undefined
   /** Credentials sent on every connection, before anything else. */
   readonly auth?: ReadonlyArray<{ readonly scheme: string; readonly credential: Credential }> | undefined
   /**
@@ -81,8 +94,23 @@ export interface ZooKeeperConfig {
    * requests fail with `BadArguments` before anything is sent; replies may be up to 64 KiB more.
    */
   readonly maxBufferSize?: number | undefined
-  /** Delay between connection attempts; each attempt tries the next host. */
+  /**
+   * Delay between connection attempts; each attempt tries the next host. A schedule that ends
+   * starts over after a one-second pause: the session keeps looking for a server until it
+   * expires (after the session timeout without one) or is closed.
+   */
   readonly reconnectSchedule?: Schedule.Schedule<unknown, ZkError> | undefined
+  /**
+   * Run every operation in a span named `zookeeper.<op>` with the path as an attribute. Off by
+   * default: a span per request about doubles the client's CPU per operation.
+   */
+  readonly tracing?: boolean | undefined
+  /**
+   * Record `zookeeper_requests_total{op,outcome}`, `zookeeper_request_duration_ms{op}`,
+   * `zookeeper_outstanding_requests` and `zookeeper_reconnects_total` as Effect metrics. Off by
+   * default. Session changes are logged through Effect's logger either way.
+   */
+  readonly metrics?: boolean | undefined
 }
 
 /**
@@ -120,6 +148,15 @@ export interface NodeData {
   readonly data: Uint8Array
   readonly stat: Stat
 }
+
+/**
+ * Which watches `removeWatches` / `checkWatches` address: data (and exists) watches, child
+ * watches, or both.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type WatchKind = "data" | "children" | "any"
 
 /**
  * Options of `retryChange`.
@@ -186,6 +223,23 @@ export interface ZooKeeperService {
   /** Waits until the server this session talks to has caught up with the leader; returns the path. */
   readonly sync: (path: string) => Effect.Effect<string, ZkError>
   /**
+   * Applies write ops atomically. Succeeds with one result per op, in order; if any op fails,
+   * nothing is applied and the effect fails with the first failing op's error (its `_tag`,
+   * e.g. `BadVersion`), whose `results` holds every op's outcome. An empty list is
+   * `BadArguments` (nothing is sent).
+   */
+  readonly multi: (ops: ReadonlyArray<Op.Op>) => Effect.Effect<ReadonlyArray<Op.OpResult>, ZkError>
+  /** Runs read ops in one round trip; not atomic, each result is a value or an `Error` entry. */
+  readonly multiRead: (ops: ReadonlyArray<Op.ReadOp>) => Effect.Effect<ReadonlyArray<Op.OpResult>, ZkError>
+  /** This session's ephemeral nodes whose path starts with `prefix` (a plain string prefix; default all). */
+  readonly getEphemerals: (prefix?: string) => Effect.Effect<ReadonlyArray<string>, ZkError>
+  /** How many descendants a node has (not counting itself). */
+  readonly getAllChildrenNumber: (path: string) => Effect.Effect<number, ZkError>
+  /** The identities the server associates with this session, e.g. `[{ scheme: "ip", id: "127.0.0.1" }]`. */
+  readonly whoAmI: () => Effect.Effect<ReadonlyArray<{ readonly scheme: string; readonly id: string }>, ZkError>
+  /** The ensemble's dynamic configuration (`/zookeeper/config`, read outside any chroot). */
+  readonly getConfig: () => Effect.Effect<{ readonly config: string; readonly stat: Stat }, ZkError>
+  /**
    * gozk's RetryChange: read the node, compute the new value with `f`, create it if missing or
    * set it at the read version unless unchanged; on a conflict (`NodeExists`, `BadVersion`,
    * `NoNode`) start over per the schedule. Any other error, or `f`'s own, stops it.
@@ -195,6 +249,39 @@ export interface ZooKeeperService {
     f: (current: Option.Option<NodeData>) => Effect.Effect<Data, E>,
     options?: RetryChangeOptions
   ) => Effect.Effect<void, ZkError | E>
+  /**
+   * A persistent watch (ZooKeeper 3.6+): every event on `path`, or with `recursive` on `path`
+   * and all its descendants (recursive watches never see NodeChildrenChanged). Registered when
+   * the stream starts; the server-side watch is removed when the stream's scope closes. After a
+   * reconnect the stream emits `{ type: "Resync" }`: the server does not replay what changed
+   * meanwhile. A consumer more than `bufferSize` (default 1024) events behind fails the stream
+   * with `WatchOverflow`; events are never dropped silently.
+   */
+  readonly addWatch: (
+    path: string,
+    options?: { readonly recursive?: boolean | undefined; readonly bufferSize?: number | undefined }
+  ) => Stream.Stream<PersistentWatchEvent, ZkError | WatchOverflow>
+  /**
+   * The node's value now (`None` when missing), then after every change: one-shot watches
+   * re-armed after each read, so nothing changed is missed across reconnects (intermediate
+   * values of rapid changes may be coalesced into the latest).
+   */
+  readonly watchData: (path: string) => Stream.Stream<Option.Option<NodeData>, ZkError>
+  /** The node's children now (empty while the node is missing), then after every change. */
+  readonly watchChildren: (path: string) => Stream.Stream<ReadonlyArray<string>, ZkError>
+  /**
+   * Removes this session's watches of a kind at a path, on the server and locally (their
+   * one-shot streams end without an event). Fails with `NoWatcher` when there is none.
+   */
+  readonly removeWatches: (path: string, kind: WatchKind) => Effect.Effect<void, ZkError>
+  /** Succeeds if the server holds a watch of this kind for the session at `path`, else `NoWatcher`. */
+  readonly checkWatches: (path: string, kind: WatchKind) => Effect.Effect<void, ZkError>
+  /**
+   * Changes the servers of the live session (e.g. after the ensemble grew or moved). The
+   * connection moves only if its server is no longer listed. The chroot cannot change: a
+   * connect string with a different chroot is `BadArguments`.
+   */
+  readonly updateServers: (servers: string) => Effect.Effect<void, BadArguments>
   /** One-shot watches registered and not yet fired. */
   readonly pendingWatches: Effect.Effect<number>
   /** State changes from the moment of subscription; ends after a terminal state. */
@@ -226,18 +313,32 @@ export class ZooKeeper extends Context.Service<ZooKeeper, ZooKeeperService>()("@
 }
 
 const DEFAULT_SESSION_TIMEOUT = 10_000
+const CONFIG_NODE = "/zookeeper/config"
+const DEFAULT_WATCH_BUFFER = 1024
+
+const addWatchMode: Record<PersistentMode, number> = {
+  persistent: Protocol.AddWatchMode.Persistent,
+  recursive: Protocol.AddWatchMode.PersistentRecursive
+}
+
+const watcherType: Record<WatchKind, number> = {
+  data: Protocol.WatcherType.Data,
+  children: Protocol.WatcherType.Children,
+  any: Protocol.WatcherType.Any
+}
 const DEFAULT_CONNECT_TIMEOUT = 15_000
 
 /**
- * The default reconnect pacing: 20 ms doubling up to 1 s, jittered. Each attempt moves to the
- * next host, so a healthy member is found quickly, and a dead ensemble is never hammered.
+ * The default reconnect pacing: 20 ms doubling up to 500 ms, jittered. Each attempt moves to
+ * the next host, so a healthy member is found quickly (a new leader is usually ready within
+ * about half a second), and a dead ensemble is never hammered.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const defaultReconnectSchedule: Schedule.Schedule<unknown, ZkError> = Schedule.min([
   Schedule.exponential("20 millis", 2),
-  Schedule.spaced("1 second")
+  Schedule.spaced("500 millis")
 ]).pipe(Schedule.jittered)
 
 const defaultRetryChangeSchedule: Schedule.Schedule<unknown, unknown> = Schedule.max([
@@ -303,15 +404,25 @@ export const make = Effect.fnUntraced(function*(config: ZooKeeperConfig) {
     maxRequest,
     session: config.session,
     auth: (config.auth ?? []).map(({ scheme, credential }) => ({ scheme, auth: credentialBytes(credential) })),
-    reconnectSchedule: config.reconnectSchedule ?? defaultReconnectSchedule
+    reconnectSchedule: config.reconnectSchedule ?? defaultReconnectSchedule,
+    sasl: config.sasl === undefined ? undefined : {
+      mechanism: "DIGEST-MD5",
+      username: config.sasl.username,
+      password: typeof config.sasl.password === "string" ? Redacted.make(config.sasl.password) : config.sasl.password
+    }
   })
-  return makeService(session)
+  const observability = { tracing: config.tracing ?? false, metrics: config.metrics ?? false }
+  yield* Effect.logInfo(`ZooKeeper session ${session.state}`).pipe(
+    Effect.annotateLogs({ sessionId: session.clientId.hex, server: session.conn?.address ?? "" })
+  )
+  yield* Observability.logSessionEvents(session.events, observability)
+  return makeService(session, Observability.makeInstrument(observability))
 })
 
 /**
  * The service over a running session.
  */
-const makeService = (session: Session.Session): ZooKeeperService => {
+const makeService = (session: Session.Session, instrument: Observability.Instrument | undefined): ZooKeeperService => {
   /**
    * Submits one request. `onReply` turns the reply into the result (err 0 with a reader at the
    * body, or a server error code); `resume` is called once, from the socket callback, with no
@@ -323,8 +434,8 @@ const makeService = (session: Session.Session): ZooKeeperService => {
     path: string | undefined,
     write: (w: JuteWriter) => void,
     onReply: (err: number, r: JuteReader | undefined) => Exit.Exit<A, ZkError>
-  ): Effect.Effect<A, ZkError> =>
-    Effect.callback<A, ZkError>((resume) => {
+  ): Effect.Effect<A, ZkError> => {
+    const effect = Effect.callback<A, ZkError>((resume) => {
       const call: Call = {
         op,
         write,
@@ -335,6 +446,8 @@ const makeService = (session: Session.Session): ZooKeeperService => {
       }
       session.submit(call)
     })
+    return instrument === undefined ? effect : instrument(opName, path, effect)
+  }
 
   /** The common reply shape: a server error fails, success decodes the body. */
   const decoded = <A>(opName: string, path: string | undefined, read: (r: JuteReader) => A) =>
@@ -357,7 +470,7 @@ const makeService = (session: Session.Session): ZooKeeperService => {
         // An interrupted stream forgets its watch, so pendingWatches only counts live ones.
         Effect.onInterrupt(() => Effect.sync(() => session.watches.remove(table, serverPath, listener)))
       )
-    )
+    ).pipe(Stream.filter((event): event is WatchEvent => event !== undefined))
 
   const createWith = <A>(
     opName: string,
@@ -451,7 +564,11 @@ const makeService = (session: Session.Session): ZooKeeperService => {
       (err, r) => {
         const parsed = parse(err, r)
         if (!parsed.ok) return Exit.fail(fromCode(parsed.code, opName, path))
-        const watch = setWatch ? watchStream(parsed.table, serverPath, session.watches.add(parsed.table, serverPath)) : Stream.empty
+        if (!setWatch) return Exit.succeed({ value: parsed.value, watch: Stream.empty })
+        const watch = watchStream(parsed.table, serverPath, session.watches.add(parsed.table, serverPath))
+        // ZooKeeper 3.8 keeps one watch mode per (path, table): this standard watch just replaced
+        // a persistent one at the same path. Re-adding it restores both (fixed in 3.9).
+        for (const mode of session.watches.persistentModesAt(serverPath)) sendAddWatch(serverPath, mode)
         return Exit.succeed({ value: parsed.value, watch })
       }
     )
@@ -561,25 +678,314 @@ const makeService = (session: Session.Session): ZooKeeperService => {
     )
   }
 
-  const retryChange: ZooKeeperService["retryChange"] = (path, f, options) => {
-    const attempt = Effect.gen(function*() {
-      const current = yield* get(path).pipe(
-        Effect.map(Option.some),
-        Effect.catchTag("NoNode", () => Effect.succeed(Option.none<NodeData>()))
-      )
-      const next = toBytes(yield* f(current))
-      if (Option.isNone(current)) {
-        yield* create(path, next, { mode: options?.mode, acl: options?.acl })
-        return
+
+  const multiOp = (op: Op.Op): Protocol.MultiOp | BadArguments | ZkError => {
+    switch (op._tag) {
+      case "Create": {
+        const mode = op.mode ?? CreateMode.Persistent
+        const bad = badPath("multi", op.path, CreateModes.isSequential(mode))
+        if (bad !== undefined) return bad
+        const ttlError = CreateModes.ttlError(mode, op.ttl)
+        if (ttlError !== undefined) return new BadArguments({ op: "multi", path: op.path, detail: ttlError })
+        const acl = op.acl ?? Acl.openUnsafe
+        const aclError = Acl.validate(acl)
+        if (aclError !== undefined) return fromCode(ErrorCode.InvalidACL, "multi", op.path, aclError)
+        const request = { path: session.serverPath(op.path), data: op.data, acl, flags: CreateModes.flags(mode) }
+        const opcode = CreateModes.opcodeFor(mode)
+        return opcode === Protocol.OpCode.CreateTTL
+          ? { type: Protocol.OpCode.CreateTTL, request: { ...request, ttl: BigInt(op.ttl ?? 0) } }
+          : { type: opcode === Protocol.OpCode.CreateContainer ? Protocol.OpCode.CreateContainer : Protocol.OpCode.Create, request }
       }
-      if (sameBytes(current.value.data, next)) return
-      yield* set(path, next, { version: current.value.stat.version })
-    })
-    return Effect.retry(attempt, {
-      schedule: options?.schedule ?? defaultRetryChangeSchedule,
-      while: (e) => isConflict(e)
-    })
+      case "Delete":
+      case "Set":
+      case "Check": {
+        const bad = badPath("multi", op.path) ?? badVersion("multi", op.path, op.version)
+        if (bad !== undefined) return bad
+        const path = session.serverPath(op.path)
+        return op._tag === "Delete"
+          ? { type: Protocol.OpCode.Delete, path, version: op.version }
+          : op._tag === "Set"
+          ? { type: Protocol.OpCode.SetData, path, data: op.data, version: op.version }
+          : { type: Protocol.OpCode.Check, path, version: op.version }
+      }
+    }
   }
+
+  const toOpResult = (result: Protocol.MultiResult): Op.OpResult => {
+    switch (result.type) {
+      case Protocol.OpCode.Create:
+      case Protocol.OpCode.Create2:
+        return { _tag: "Create", path: session.clientPath(result.path) }
+      case Protocol.OpCode.Delete:
+        return { _tag: "Delete" }
+      case Protocol.OpCode.Check:
+        return { _tag: "Check" }
+      case Protocol.OpCode.SetData:
+        return { _tag: "Set", stat: result.stat }
+      case Protocol.OpCode.GetData:
+        return { _tag: "Get", data: result.data ?? new Uint8Array(0), stat: result.stat }
+      case Protocol.OpCode.GetChildren:
+        return { _tag: "Children", children: result.children }
+      case Protocol.OpCode.Error:
+        return { _tag: "Error", code: result.err }
+    }
+  }
+
+  const multi: ZooKeeperService["multi"] = (ops) => {
+    if (ops.length === 0) return Effect.fail(new BadArguments({ op: "multi", detail: "a transaction needs at least one op" }))
+    const encoded: Array<Protocol.MultiOp> = []
+    for (const op of ops) {
+      const result = multiOp(op)
+      if ("_tag" in result) return Effect.fail(result)
+      encoded.push(result)
+    }
+    return request(
+      Protocol.OpCode.Multi,
+      "multi",
+      undefined,
+      (w) => Protocol.writeMultiRequest(w, encoded),
+      (err, r) => {
+        if (err !== 0 || r === undefined) return Exit.fail(fromCode(err, "multi"))
+        const results = Protocol.readMultiResponse(r).map(toOpResult)
+        // The header says OK even when the transaction failed: the codes are in the results.
+        for (let i = 0; i < results.length; i++) {
+          const result = results[i]!
+          if (result._tag === "Error" && result.code !== 0) {
+            return Exit.fail(fromCode(result.code, "multi", ops[i]?.path, undefined, undefined, results))
+          }
+        }
+        return Exit.succeed(results)
+      }
+    )
+  }
+
+  const multiRead: ZooKeeperService["multiRead"] = (ops) => {
+    if (ops.length === 0) return Effect.fail(new BadArguments({ op: "multiRead", detail: "needs at least one op" }))
+    const encoded: Array<Protocol.MultiOp> = []
+    for (const op of ops) {
+      const bad = badPath("multiRead", op.path)
+      if (bad !== undefined) return Effect.fail(bad)
+      const path = session.serverPath(op.path)
+      encoded.push(op._tag === "Get" ? { type: Protocol.OpCode.GetData, path } : { type: Protocol.OpCode.GetChildren, path })
+    }
+    return request(
+      Protocol.OpCode.MultiRead,
+      "multiRead",
+      undefined,
+      (w) => Protocol.writeMultiRequest(w, encoded),
+      decoded("multiRead", undefined, (r) => Protocol.readMultiResponse(r).map(toOpResult))
+    )
+  }
+
+  const getEphemerals: ZooKeeperService["getEphemerals"] = (prefix = "/") => {
+    if (!prefix.startsWith("/")) {
+      return Effect.fail(new BadArguments({ op: "getEphemerals", path: prefix, detail: 'prefix must start with "/"' }))
+    }
+    // A plain string prefix on the server's side: "/" under a chroot means the chroot itself.
+    const serverPrefix = session.options.chroot === undefined ? prefix : session.options.chroot + (prefix === "/" ? "" : prefix)
+    return request(
+      Protocol.OpCode.GetEphemerals,
+      "getEphemerals",
+      prefix,
+      (w) => Protocol.writePath(w, serverPrefix),
+      decoded("getEphemerals", prefix, (r) => Protocol.readChildren(r).map((p) => session.clientPath(p)))
+    )
+  }
+
+  const getAllChildrenNumber: ZooKeeperService["getAllChildrenNumber"] = (path) => {
+    const bad = badPath("getAllChildrenNumber", path)
+    if (bad !== undefined) return Effect.fail(bad)
+    const serverPath = session.serverPath(path)
+    return request(
+      Protocol.OpCode.GetAllChildrenNumber,
+      "getAllChildrenNumber",
+      path,
+      (w) => Protocol.writePath(w, serverPath),
+      decoded("getAllChildrenNumber", path, Protocol.readInt)
+    )
+  }
+
+  const whoAmI: ZooKeeperService["whoAmI"] = () =>
+    request(
+      Protocol.OpCode.WhoAmI,
+      "whoAmI",
+      undefined,
+      () => {},
+      decoded("whoAmI", undefined, (r) => Protocol.readWhoAmIResponse(r).map((c) => ({ scheme: c.authScheme, id: c.user })))
+    )
+
+  const getConfig: ZooKeeperService["getConfig"] = () =>
+    request(
+      Protocol.OpCode.GetData,
+      "getConfig",
+      CONFIG_NODE,
+      // The config node lives outside every chroot.
+      (w) => Protocol.writePathWatch(w, CONFIG_NODE, false),
+      decoded("getConfig", CONFIG_NODE, (r) => {
+        const { data, stat } = Protocol.readGetDataResponse(r)
+        return { config: data === null ? "" : Utf8.decode(data, 0, data.length), stat }
+      })
+    )
+
+  const sendAddWatch = (serverPath: string, mode: PersistentMode): void =>
+    session.sendInternal(Protocol.OpCode.AddWatch, (w) => Protocol.writeAddWatchRequest(w, serverPath, addWatchMode[mode]))
+
+  const addWatch: ZooKeeperService["addWatch"] = (path, options) => {
+    const mode: PersistentMode = options?.recursive === true ? "recursive" : "persistent"
+    const capacity = options?.bufferSize ?? DEFAULT_WATCH_BUFFER
+    return Stream.callback<PersistentWatchEvent, ZkError | WatchOverflow>((queue) => {
+      const bad = badPath("addWatch", path) ??
+        (Number.isInteger(capacity) && capacity > 0
+          ? undefined
+          : new BadArguments({ op: "addWatch", path, detail: `bufferSize must be a positive integer, got ${capacity}` }))
+      if (bad !== undefined) return Effect.fail(bad)
+      const serverPath = session.serverPath(path)
+      const listener: PersistentListener = { clientPath: path, queue, capacity }
+      return Effect.acquireRelease(
+        Effect.suspend(() => {
+          if (!session.watches.addPersistent(mode, serverPath, listener)) return Effect.void
+          return request(
+            Protocol.OpCode.AddWatch,
+            "addWatch",
+            path,
+            (w) => Protocol.writeAddWatchRequest(w, serverPath, addWatchMode[mode]),
+            decoded("addWatch", path, () => undefined)
+          ).pipe(Effect.tapError(() => Effect.sync(() => session.watches.removePersistent(mode, serverPath, listener))))
+        }),
+        () => Effect.sync(() => {
+          if (session.watches.removePersistent(mode, serverPath, listener)) dropServerWatch(serverPath)
+        })
+      )
+    }, { bufferSize: capacity, strategy: "suspend" })
+  }
+
+  /**
+   * Removes the server-side watches at a path once its last persistent subscriber is gone.
+   * removeWatches can only remove everything at a path (Any), so whatever still needs a watch
+   * there is re-armed right after: the other persistent mode, and one-shot watches via
+   * SetWatches at the current zxid (nothing is replayed for them).
+   */
+  const dropServerWatch = (serverPath: string): void => {
+    if (session.isEnded) return
+    session.sendInternal(Protocol.OpCode.RemoveWatches, (w) => Protocol.writeWatcherRequest(w, serverPath, Protocol.WatcherType.Any))
+    const w = session.watches
+    const rearm = {
+      relativeZxid: session.lastZxid,
+      dataWatches: w.data.has(serverPath) ? [serverPath] : [],
+      existWatches: w.exist.has(serverPath) ? [serverPath] : [],
+      childWatches: w.child.has(serverPath) ? [serverPath] : []
+    }
+    if (rearm.dataWatches.length + rearm.existWatches.length + rearm.childWatches.length > 0) {
+      session.sendInternal(Protocol.OpCode.SetWatches, (writer) => Protocol.writeSetWatches(writer, rearm))
+    }
+    for (const mode of w.persistentModesAt(serverPath)) sendAddWatch(serverPath, mode)
+  }
+
+  const watcherRequest = (op: number, opName: string, path: string, kind: WatchKind, onOk: (serverPath: string) => void) => {
+    const bad = badPath(opName, path)
+    if (bad !== undefined) return Effect.fail(bad)
+    const serverPath = session.serverPath(path)
+    return request(
+      op,
+      opName,
+      path,
+      (w) => Protocol.writeWatcherRequest(w, serverPath, watcherType[kind]),
+      (err, _r): Exit.Exit<void, ZkError> => {
+        if (err !== 0) return Exit.fail(fromCode(err, opName, path))
+        onOk(serverPath)
+        return Exit.void
+      }
+    )
+  }
+
+  const removeWatches: ZooKeeperService["removeWatches"] = (path, kind) =>
+    watcherRequest(Protocol.OpCode.RemoveWatches, "removeWatches", path, kind, (serverPath) => {
+      const w = session.watches
+      w.clear(kind === "data" ? ["data", "exist"] : kind === "children" ? ["child"] : ["data", "exist", "child"], serverPath)
+      if (kind === "any") w.endPersistentAt(serverPath)
+    })
+
+  const checkWatches: ZooKeeperService["checkWatches"] = (path, kind) =>
+    watcherRequest(Protocol.OpCode.CheckWatches, "checkWatches", path, kind, () => {})
+
+  /**
+   * Read, emit, wait for the one-shot watch the read left, repeat. The watch is set by the
+   * read itself, so no change between a read and the next is lost.
+   */
+  const watchLoop = <A>(read: WatchedRead<A>): Stream.Stream<A, ZkError> => {
+    return Stream.unfold<Stream.Stream<WatchEvent, ZkError> | undefined, A, ZkError, never>(
+      undefined,
+      (pending) =>
+        Effect.gen(function*() {
+          if (pending !== undefined) yield* Stream.runDrain(pending)
+          const { value, watch } = yield* read
+          return [value, watch] as const
+        })
+    )
+  }
+
+  /** getW, or existsW when the node is missing; an exists-then-get race loops back to get. */
+  const watchData: ZooKeeperService["watchData"] = (path) => {
+    const read: WatchedRead<Option.Option<NodeData>> = getW(path).pipe(
+      Effect.map(({ data, stat, watch }) => ({ value: Option.some({ data, stat }), watch })),
+      Effect.catchTag("NoNode", () =>
+        Effect.flatMap(existsW(path), ({ stat, watch }) =>
+          Option.isNone(stat) ? Effect.succeed({ value: Option.none<NodeData>(), watch }) : Effect.suspend(() => read)))
+    )
+    return watchLoop(read)
+  }
+
+  const watchChildren: ZooKeeperService["watchChildren"] = (path) => {
+    const read: WatchedRead<ReadonlyArray<string>> = childrenW(path).pipe(
+      Effect.map(({ children, watch }) => ({ value: children, watch })),
+      Effect.catchTag("NoNode", () =>
+        Effect.flatMap(existsW(path), ({ stat, watch }) =>
+          Option.isNone(stat) ? Effect.succeed({ value: [], watch }) : Effect.suspend(() => read)))
+    )
+    return watchLoop(read)
+  }
+
+  const updateServers: ZooKeeperService["updateServers"] = (servers) =>
+    Effect.gen(function*() {
+      const parsed = yield* ConnectString.parse(servers)
+      if (parsed.chroot !== undefined && parsed.chroot !== session.options.chroot) {
+        return yield* new BadArguments({
+          op: "updateServers",
+          detail: `the chroot cannot change (${session.options.chroot ?? "none"} -> ${parsed.chroot})`
+        })
+      }
+      const hosts = yield* ConnectString.shuffled(parsed.hosts)
+      session.updateHosts(hosts)
+    })
+
+  const retryChange: ZooKeeperService["retryChange"] = (path, f, options) =>
+    Effect.suspend(() => {
+      // Only a conflict of the step that lost a race is retried: NodeExists from the create,
+      // BadVersion or NoNode from the set. The same tags from anywhere else (a create under a
+      // missing parent, the function's own error) end it, as in gozk.
+      let step: "read" | "change" | "create" | "set" = "read"
+      const attempt = Effect.gen(function*() {
+        step = "read"
+        const current = yield* get(path).pipe(
+          Effect.map(Option.some),
+          Effect.catchTag("NoNode", () => Effect.succeed(Option.none<NodeData>()))
+        )
+        step = "change"
+        const next = toBytes(yield* f(current))
+        if (Option.isNone(current)) {
+          step = "create"
+          yield* create(path, next, { mode: options?.mode, acl: options?.acl })
+          return
+        }
+        if (sameBytes(current.value.data, next)) return
+        step = "set"
+        yield* set(path, next, { version: current.value.stat.version })
+      })
+      return Effect.retry(attempt, {
+        schedule: options?.schedule ?? defaultRetryChangeSchedule,
+        while: (e) => step === "create" ? hasTag(e, "NodeExists") : step === "set" && (hasTag(e, "BadVersion") || hasTag(e, "NoNode"))
+      })
+    })
 
   const sessionEvents: Stream.Stream<SessionEvent> = Stream.unwrap(
     Effect.sync(() =>
@@ -604,7 +1010,19 @@ const makeService = (session: Session.Session): ZooKeeperService => {
     setAcl,
     addAuth,
     sync,
+    multi,
+    multiRead,
+    getEphemerals,
+    getAllChildrenNumber,
+    whoAmI,
+    getConfig,
     retryChange,
+    addWatch,
+    watchData,
+    watchChildren,
+    removeWatches,
+    checkWatches,
+    updateServers,
     pendingWatches: Effect.sync(() => session.watches.size),
     sessionEvents,
     state: Effect.sync(() => session.state),
@@ -614,15 +1032,15 @@ const makeService = (session: Session.Session): ZooKeeperService => {
   }
 }
 
+/** A read that returns a value and the one-shot watch it left. */
+type WatchedRead<A> = Effect.Effect<{ readonly value: A; readonly watch: Stream.Stream<WatchEvent, ZkError> }, ZkError>
+
 /** What a watchable read's reply means: a value and the watch table it implies, or an error code. */
 type Parsed<A> =
   | { readonly ok: true; readonly value: A; readonly table: WatchTable }
   | { readonly ok: false; readonly code: number }
 
-const isConflict = (e: unknown): boolean => {
-  if (typeof e !== "object" || e === null || !("_tag" in e)) return false
-  return e._tag === "NodeExists" || e._tag === "BadVersion" || e._tag === "NoNode"
-}
+const hasTag = (e: unknown, tag: string): boolean => typeof e === "object" && e !== null && "_tag" in e && e._tag === tag
 
 /**
  * The service as a layer (same as `ZooKeeper.layer`).

@@ -35,6 +35,9 @@ export { Perms } from "./Acl.ts"
 /** @since 0.1.0 */
 export { CreateMode } from "./CreateMode.ts"
 
+/** Transaction ops (`Op.create`, `Op.delete`, `Op.set`, `Op.check`, `Op.get`, `Op.children`). @since 0.1.0 */
+export * as Op from "./Op.ts"
+
 /**
  * The error classes, `fromCode`, `ErrorCode` and guards; also the union type `ZkError`.
  *
@@ -63,3 +66,9 @@ export * as ZNodePath from "./ZNodePath.ts"
 export * as Protocol from "./Protocol.ts"
 /** @since 0.1.0 */
 export * as Transport from "./Transport.ts"
+/** SASL DIGEST-MD5, as pure functions (the session runs it with the `sasl` option). @since 0.1.0 */
+export * as Sasl from "./Sasl.ts"
+/** @since 0.1.0 */
+export type { PersistentWatchEvent, WatchResync } from "./WatchEvent.ts"
+/** @since 0.1.0 */
+export { WatchOverflow } from "./WatchEvent.ts"

@@ -40,7 +40,7 @@ export interface Call {
 export interface ConnectionEvents {
   readonly onNotification: (event: Protocol.WatcherEvent) => void
   readonly onAuthReply: (err: number) => void
-  /** The connection is gone; every pending call has already been aborted. */
+  /** The connection is gone; its pending calls are aborted right after this returns. */
   readonly onClosed: (reason: string, cause?: unknown) => void
 }
 
@@ -143,10 +143,29 @@ export class Connection implements ChannelHandlers {
     if (this.handshake !== undefined) {
       const done = this.handshake
       this.handshake = undefined
+      if (end - start === 16) {
+        // Not a ConnectResponse but a bare ReplyHeader: the server refused the handshake with an
+        // error code (a read-only server asked for a new session answers NotReadOnly).
+        const header = Protocol.decodeWith(buf, Protocol.readReplyHeader, start, end)
+        const reason = header instanceof Protocol.DecodeError
+          ? header.message
+          : `the server refused the handshake with error ${header.err}${header.err === ErrorCode.NotReadOnly ? " (read-only server, no new sessions)" : ""}`
+        done({ _tag: "Failed", reason })
+        this.close(reason)
+        return
+      }
       const response = Protocol.decodeWith(buf, Protocol.readConnectResponse, start, end)
+      const size = end - start
       if (response instanceof Protocol.DecodeError) {
         done({ _tag: "Failed", reason: response.message, cause: response })
         this.close(response.message, response)
+      } else if ((size !== 36 && size !== 37) || response.passwd.length !== 16) {
+        // A ConnectResponse is 36 or 37 bytes with a 16-byte password, expiry answers included.
+        // Anything else is garbage: it must fail this attempt (retryable), never pass for an
+        // expiry answer (timeOut <= 0), which would end a live session for good.
+        const reason = `malformed ConnectResponse: ${size} bytes with a ${response.passwd.length}-byte password (expected 36 or 37 bytes, 16)`
+        done({ _tag: "Failed", reason })
+        this.close(reason)
       } else {
         done({ _tag: "Connected", response })
       }
@@ -287,6 +306,9 @@ export class Connection implements ChannelHandlers {
     const pending = this.pending.slice(this.head)
     this.pending.length = 0
     this.head = 0
+    // The session first, the callers after: an aborted call resumes its fiber in place, and
+    // whatever that fiber submits next must wait for the next connection, not hit this one.
+    this.events.onClosed(reason, cause)
     for (const entry of pending) {
       if (entry === undefined || entry.call.done) continue
       const call = entry.call
@@ -294,6 +316,5 @@ export class Connection implements ChannelHandlers {
       if (this.closingSession && call.op === Protocol.OpCode.CloseSession) call.reply(0, undefined)
       else call.abort(ErrorCode.ConnectionLoss, reason, cause)
     }
-    this.events.onClosed(reason, cause)
   }
 }

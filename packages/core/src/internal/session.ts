@@ -9,8 +9,9 @@
  *
  * @internal
  */
-import { Clock, Deferred, Duration, Effect, Exit, Fiber, PubSub, Schedule, Scope } from "effect"
+import { Clock, Deferred, Duration, Effect, Exit, Fiber, PubSub, type Redacted, Result, type Schedule, Scope } from "effect"
 import * as Protocol from "../Protocol.ts"
+import * as Sasl from "../Sasl.ts"
 import { ClientId, type SessionEvent, type SessionState } from "../Session.ts"
 import type { HostPort } from "../Transport.ts"
 import { Transport } from "../Transport.ts"
@@ -36,6 +37,14 @@ export interface SessionOptions {
   readonly session: ClientId | undefined
   readonly auth: ReadonlyArray<AuthEntry>
   readonly reconnectSchedule: Schedule.Schedule<unknown, ZkError>
+  readonly sasl: SaslOptions | undefined
+}
+
+/** SASL login settings (DIGEST-MD5 with a username and password). */
+export interface SaslOptions {
+  readonly mechanism: "DIGEST-MD5"
+  readonly username: string
+  readonly password: Redacted.Redacted<string>
 }
 
 /** A remembered addAuth, re-sent after every reconnect. */
@@ -43,6 +52,8 @@ export interface AuthEntry {
   readonly scheme: string
   readonly auth: Uint8Array
 }
+
+const ISRO = new Uint8Array([0x69, 0x73, 0x72, 0x6f])
 
 /** Java's SET_WATCHES_MAX_LENGTH: a SetWatches batch closes once its paths reach 128 KiB. */
 const SET_WATCHES_MAX_LENGTH = 128 * 1024
@@ -70,6 +81,12 @@ export class Session {
   private pendingAuthDone: Array<(err: number) => void> = []
   private xid = 0
   private hostIndex = 0
+  /** Why the latest connection attempt failed, for the error of a layer build that times out. */
+  private lastAttemptError: ZkError | undefined = undefined
+  /** Whether a read-write server has accepted this session (or it was given to re-attach). */
+  private seenRwServer: boolean
+  /** The servers to rotate through, in (shuffled) order; replaced by `updateHosts`. */
+  private hosts: ReadonlyArray<HostPort>
   private disconnectedAt: number | undefined = undefined
   private readonly now: () => number
   readonly events: PubSub.PubSub<SessionEvent>
@@ -85,6 +102,22 @@ export class Session {
     this.sessionId = options.session?.sessionId ?? 0n
     this.passwd = options.session?.password ?? new Uint8Array(16)
     this.authInfo = [...options.auth]
+    this.hosts = options.hosts
+    this.seenRwServer = options.session !== undefined
+  }
+
+  /**
+   * Replaces the server list of a live session. The connection stays where it is if its server
+   * is still listed; otherwise it is dropped and the session moves to one of the new servers
+   * (within its timeout, like any reconnect).
+   */
+  updateHosts(hosts: ReadonlyArray<HostPort>): void {
+    this.hosts = hosts
+    this.hostIndex = 0
+    const conn = this.conn
+    if (conn !== undefined && !hosts.some((h) => `${h.host}:${h.port}` === conn.address)) {
+      conn.close("its server was removed from the server list")
+    }
   }
 
   get lastZxid(): bigint {
@@ -153,7 +186,7 @@ export class Session {
   /** One attempt on the next host: TCP, then the handshake. */
   private connectOnce: Effect.Effect<Connection, ZkError> = Effect.suspend(() => {
     if (this.ended !== undefined) return Effect.fail(fromCode(this.ended.code, "connect", undefined, this.ended.detail))
-    const hosts = this.options.hosts
+    const hosts = this.hosts
     const host = hosts[this.hostIndex++ % hosts.length]!
     const address = `${host.host}:${host.port}`
     // Java gives each host sessionTimeout/hostCount; at least three attempts fit in the session
@@ -181,8 +214,10 @@ export class Session {
               protocolVersion: 0,
               lastZxidSeen: this.lastZxid,
               timeOut: this.options.sessionTimeout,
-              sessionId: this.sessionId,
-              passwd: this.passwd,
+              // Java's rule: a session only ever seen by read-only servers is theirs alone (the
+              // quorum never heard of it), so ask a read-write server for a new one.
+              sessionId: this.seenRwServer ? this.sessionId : 0n,
+              passwd: this.seenRwServer ? this.passwd : new Uint8Array(16),
               readOnly: this.options.canBeReadOnly
             },
             (h) => resume(Exit.succeed(h))
@@ -210,18 +245,82 @@ export class Session {
         if (conn.isClosed) {
           return Effect.fail(fromCode(ErrorCode.ConnectionLoss, "connect", undefined, `${address}: closed after handshake`))
         }
-        this.establish(conn, response)
-        return Effect.succeed(conn)
+        if (this.ended !== undefined || this.closing) {
+          // Expired client-side or closed while this handshake was on its way: the session is
+          // over for the caller, so a late reply must not bring it back.
+          conn.close("the session ended during the handshake")
+          return Effect.fail(fromCode(this.ended?.code ?? ErrorCode.Closing, "connect", undefined, this.ended?.detail ?? "the session is closing"))
+        }
+        const sasl = this.options.sasl
+        if (sasl === undefined) {
+          this.establish(conn, response)
+          return Effect.succeed(conn)
+        }
+        return this.saslLogin(conn, sasl, attemptTimeout).pipe(
+          Effect.flatMap(() => {
+            if (conn.isClosed || this.ended !== undefined || this.closing) {
+              return Effect.fail(fromCode(ErrorCode.ConnectionLoss, "connect", undefined, `${address}: closed during SASL`))
+            }
+            this.establish(conn, response)
+            return Effect.succeed(conn)
+          })
+        )
       }),
       Effect.onInterrupt(() => Effect.sync(() => conn.close("interrupted")))
     )
   })
+
+  /**
+   * SASL DIGEST-MD5 on a fresh connection, before anything else is sent (the server answers
+   * op 102 outside its pipeline, so nothing may be in flight meanwhile; Java holds its queue
+   * the same way). The identity belongs to the connection, so this runs after every reconnect.
+   * A rejected login is terminal (AuthFailed), as in Java.
+   */
+  private saslLogin(conn: Connection, sasl: SaslOptions, timeoutMillis: number): Effect.Effect<void, ZkError> {
+    const exchange = (token: Uint8Array) =>
+      Effect.callback<Uint8Array | null, ZkError>((resume) => {
+        conn.send({
+          op: Protocol.OpCode.Sasl,
+          write: (w) => Protocol.writeSaslRequest(w, token),
+          reply: (err, r) =>
+            resume(err === 0 ? Exit.succeed(r === undefined ? null : Protocol.readBuffer(r)) : Exit.fail(fromCode(err, "sasl"))),
+          abort: (code, detail, cause) => resume(Exit.fail(fromCode(code, "sasl", undefined, detail, cause))),
+          sentAt: 0,
+          done: false
+        })
+      }).pipe(
+        Effect.timeoutOrElse({
+          duration: Duration.millis(timeoutMillis),
+          orElse: () => Effect.fail(fromCode(ErrorCode.ConnectionLoss, "sasl", undefined, "no SASL reply in time"))
+        })
+      )
+    const rejected = (detail: string) => {
+      this.end(ErrorCode.AuthFailed, `SASL ${sasl.mechanism} login of ${sasl.username} failed: ${detail}`, "AuthFailed")
+      return Effect.fail(fromCode(ErrorCode.AuthFailed, "sasl", undefined, this.ended?.detail))
+    }
+    return Effect.gen({ self: this }, function*() {
+      const credentials = { username: sasl.username, password: sasl.password }
+      const options = { cnonce: yield* Sasl.makeCnonce }
+      let state: Sasl.ClientState = Sasl.start
+      let token = yield* exchange(Sasl.initialToken)
+      for (;;) {
+        const step = Sasl.step(state, token, credentials, options)
+        if (Result.isFailure(step)) return yield* rejected(step.failure.message)
+        state = step.success.state
+        if (step.success.send === undefined) return
+        token = yield* exchange(step.success.send)
+      }
+    }).pipe(
+      Effect.catchTag("AuthFailed", (e) => this.ended === undefined ? rejected(e.message) : Effect.fail(e))
+    )
+  }
 
   private establish(conn: Connection, response: Protocol.ConnectResponse): void {
     this.sessionId = response.sessionId
     this.passwd = response.passwd
     this.negotiatedTimeout = response.timeOut
     this.readOnly = response.readOnly
+    if (!response.readOnly) this.seenRwServer = true
     this.conn = conn
     this.disconnectedAt = undefined
     this.connClosed = Deferred.makeUnsafe<void>()
@@ -243,35 +342,49 @@ export class Session {
   }
 
   /**
-   * Re-registers every one-shot watch, with `relativeZxid` = the last zxid seen, so the server
-   * fires at once the ones whose node changed while we were away (protocol.md §6).
+   * Re-registers every watch, with `relativeZxid` = the last zxid seen, so the server fires at
+   * once the one-shot watches whose node changed while we were away (protocol.md §6).
+   * SetWatches2 (3.6+) only when persistent watches exist, so older servers keep working.
+   * Batches close once their paths reach 128 KiB, in Java's order: data, exist, child,
+   * persistent, recursive (standard watches before persistent ones on a path, the order 3.8
+   * needs for both to survive).
    */
   private sendSetWatches(conn: Connection): void {
     const w = this.watches
-    if (w.size === 0) return
-    const lists = [w.paths("data"), w.paths("exist"), w.paths("child")] as const
+    if (w.size === 0 && !w.hasPersistent) return
+    const persistent = w.hasPersistent
+    const lists = [w.paths("data"), w.paths("exist"), w.paths("child"), w.paths("persistent"), w.paths("recursive")]
     const relativeZxid = this.lastZxid
-    let batch: [Array<string>, Array<string>, Array<string>] = [[], [], []]
+    let batch: Array<Array<string>> = [[], [], [], [], []]
     let length = 0
     const flush = () => {
-      const request: Protocol.SetWatches = {
-        relativeZxid,
-        dataWatches: batch[0],
-        existWatches: batch[1],
-        childWatches: batch[2]
-      }
-      conn.send(internalCall(Protocol.OpCode.SetWatches, (writer) => Protocol.writeSetWatches(writer, request)))
-      batch = [[], [], []]
+      const [dataWatches = [], existWatches = [], childWatches = [], persistentWatches = [], persistentRecursiveWatches = []] = batch
+      const request = { relativeZxid, dataWatches, existWatches, childWatches, persistentWatches, persistentRecursiveWatches }
+      conn.send(
+        persistent
+          ? internalCall(Protocol.OpCode.SetWatches2, (writer) => Protocol.writeSetWatches2(writer, request))
+          : internalCall(Protocol.OpCode.SetWatches, (writer) => Protocol.writeSetWatches(writer, request))
+      )
+      batch = [[], [], [], [], []]
       length = 0
     }
-    for (let table = 0; table < 3; table++) {
-      for (const path of lists[table]!) {
-        batch[table as 0 | 1 | 2].push(path)
+    lists.forEach((paths, table) => {
+      for (const path of paths) {
+        batch[table]!.push(path)
         length += path.length
         if (length >= SET_WATCHES_MAX_LENGTH) flush()
       }
-    }
+    })
     if (length > 0) flush()
+    if (persistent) w.resync()
+  }
+
+  /**
+   * Sends a request whose outcome nobody waits for (re-arming watches); dropped when no
+   * connection is live, since the next connection's SetWatches covers it.
+   */
+  sendInternal(op: number, write: (w: JuteWriter) => void): void {
+    this.conn?.send(internalCall(op, write))
   }
 
   private onConnectionClosed(conn: Connection, _reason: string): void {
@@ -282,7 +395,9 @@ export class Session {
     this.authWaiters = []
     for (const done of waiters) done(ErrorCode.ConnectionLoss)
     if (this.ended === undefined && !this.closing) {
-      this.disconnectedAt = this.now()
+      // The server's expiry clock started when it last heard from us, which is about when we
+      // last heard from it; a drop noticed by the read timeout is already 2/3 of a timeout late.
+      this.disconnectedAt = conn.lastRecv
       this.publish("Disconnected", conn.address)
     }
     Deferred.doneUnsafe(this.connClosed, Exit.void)
@@ -337,16 +452,83 @@ export class Session {
     while (this.ended === undefined && !this.closing) {
       const connected = yield* Effect.result(
         this.connectOnce.pipe(
+          Effect.tapError((e) => {
+            this.lastAttemptError = e
+            return Effect.logDebug(`ZooKeeper connection attempt failed: ${e.message}`)
+          }),
           Effect.retry({
             schedule: this.options.reconnectSchedule,
             while: (e) => e._tag === "ConnectionLoss" && this.ended === undefined && !this.closing
           })
         )
       )
-      if (connected._tag === "Failure") return
+      if (connected._tag === "Failure") {
+        if (this.ended !== undefined || this.closing || connected.failure._tag !== "ConnectionLoss") return
+        // The schedule ran out while the session may still be alive: pause, then start over.
+        // Only expiry or close ends the search, and a finite schedule cannot become a hot loop.
+        yield* Effect.sleep(Duration.seconds(1))
+        continue
+      }
       yield* Deferred.await(this.connClosed)
     }
   })
+
+  /**
+   * While connected to a read-only server, look for a read-write one (Java's pingRwServer):
+   * ask every other server `isro`, with a backoff from 250 ms to 5 s, and move to the first
+   * that answers `rw`.
+   */
+  private readonly seekReadWrite: Effect.Effect<void> = Effect.gen({ self: this }, function*() {
+    let interval = 250
+    for (;;) {
+      yield* Effect.sleep(Duration.millis(interval))
+      const conn = this.conn
+      if (this.state !== "ConnectedReadOnly" || conn === undefined) {
+        interval = 250
+        continue
+      }
+      interval = Math.min(interval * 2, 5000)
+      for (let i = 0; i < this.hosts.length; i++) {
+        const host = this.hosts[i]!
+        if (`${host.host}:${host.port}` === conn.address) continue
+        if ((yield* this.isReadWrite(host)) && this.conn === conn) {
+          this.hostIndex = i
+          conn.close(`a read-write server is available at ${host.host}:${host.port}`)
+          break
+        }
+      }
+    }
+  })
+
+  /** The `isro` four-letter word: "rw" from a server in the quorum. */
+  private isReadWrite(host: HostPort): Effect.Effect<boolean> {
+    return Effect.gen({ self: this }, function*() {
+      const answer = Deferred.makeUnsafe<string>()
+      let text = ""
+      const channel = yield* this.transport.connect(host, {
+        onData: (chunk) => {
+          for (const byte of chunk) text += String.fromCharCode(byte)
+        },
+        onClose: () => Deferred.doneUnsafe(answer, Exit.succeed(text))
+      }, 1000)
+      channel.write(ISRO)
+      const reply = yield* Deferred.await(answer).pipe(
+        Effect.timeoutOrElse({ duration: "1 second", orElse: () => Effect.succeed("") }),
+        Effect.ensuring(Effect.sync(() => channel.close()))
+      )
+      return reply.trim() === "rw"
+    }).pipe(Effect.orElseSucceed(() => false))
+  }
+
+  /**
+   * The timeout that paces pings, the read timeout and close: the negotiated one, but never
+   * more than the requested one or a minute, so a server granting an absurd timeout cannot make
+   * a silent connection look alive for weeks. Client-side expiry still uses the negotiated one.
+   */
+  private get liveness(): number {
+    const negotiated = this.negotiatedTimeout || this.options.sessionTimeout
+    return Math.min(negotiated, Math.max(this.options.sessionTimeout, 60_000))
+  }
 
   /** Timers: pings, the read timeout, request timeouts and client-side expiry. */
   private tick(): void {
@@ -354,7 +536,7 @@ export class Session {
     const conn = this.conn
     const negotiated = this.negotiatedTimeout
     if (conn !== undefined && negotiated > 0) {
-      const readTimeout = (negotiated * 2) / 3
+      const readTimeout = (this.liveness * 2) / 3
       if (now - conn.lastRecv > readTimeout) {
         // Nothing at all for 2/3 of the timeout: half-open or dead. Drop it and try another host.
         conn.close(`no reply from ${conn.address} within ${Math.round(readTimeout)} ms`)
@@ -383,12 +565,12 @@ export class Session {
     // session by now, so say so instead of looping in Connecting (the server would say the same
     // at the next reconnect).
     if (this.disconnectedAt !== undefined && negotiated > 0 && now - this.disconnectedAt > negotiated) {
-      this.expire(`no server reachable for ${now - this.disconnectedAt} ms, more than the session timeout of ${negotiated} ms`)
+      this.expire(`nothing heard from any server for ${now - this.disconnectedAt} ms, more than the session timeout of ${negotiated} ms`)
     }
   }
 
   private tickInterval(): number {
-    const base = this.negotiatedTimeout > 0 ? this.negotiatedTimeout : this.options.sessionTimeout
+    const base = this.liveness
     const candidates = [base / 12, 500]
     if (this.options.requestTimeout !== undefined) candidates.push(this.options.requestTimeout / 4)
     return Math.max(10, Math.floor(Math.min(...candidates)))
@@ -409,15 +591,27 @@ export class Session {
       this.publish("Connecting")
       const loop = yield* Effect.forkIn(this.loop, scope)
       const ticker = yield* Effect.forkIn(this.ticker, scope)
-      yield* Scope.addFinalizer(scope, Effect.andThen(this.close, Fiber.interruptAll([loop, ticker])))
-      const hosts = this.options.hosts.map((h) => `${h.host}:${h.port}`).join(",")
+      const fibers = [loop, ticker]
+      if (this.options.canBeReadOnly) fibers.push(yield* Effect.forkIn(this.seekReadWrite, scope))
+      yield* Scope.addFinalizer(scope, Effect.andThen(this.close, Fiber.interruptAll(fibers)))
+      const hosts = this.hosts.map((h) => `${h.host}:${h.port}`).join(",")
       yield* Deferred.await(this.firstConnect).pipe(
         Effect.timeoutOrElse({
           duration: Duration.millis(this.options.connectTimeout),
-          orElse: () =>
-            Effect.fail(
-              fromCode(ErrorCode.ConnectionLoss, "connect", undefined, `no server of ${hosts} answered within ${this.options.connectTimeout} ms`)
+          orElse: () => {
+            // Say why: the last attempt's error (refused, TLS rejected, handshake refused...).
+            const last = this.lastAttemptError
+            const why = last === undefined ? "" : `; last attempt: ${last.detail ?? last.message}`
+            return Effect.fail(
+              fromCode(
+                ErrorCode.ConnectionLoss,
+                "connect",
+                undefined,
+                `no session with any of ${hosts} within ${this.options.connectTimeout} ms${why}`,
+                last
+              )
             )
+          }
         })
       )
     })
@@ -435,7 +629,7 @@ export class Session {
     this.queue = []
     for (const call of queued) abortCall(call, ErrorCode.Closing, "the session was closed before a server was reachable")
     const conn = this.conn
-    const bound = Duration.millis(Math.max(1000, this.negotiatedTimeout || this.options.sessionTimeout))
+    const bound = Duration.millis(Math.max(1000, this.liveness))
     const drain =
       conn === undefined
         ? Effect.void

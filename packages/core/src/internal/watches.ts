@@ -9,17 +9,35 @@
  * - NodeCreated and NodeDataChanged fire `data` and `exist`; NodeChildrenChanged fires
  *   `child`; NodeDeleted fires all three.
  *
+ * Persistent watches (addWatch, 3.6+) live in two more tables, `persistent` (every event of
+ * the path) and `recursive` (the path and its descendants, never NodeChildrenChanged). Their
+ * listeners are bounded queues: a listener that falls `capacity` events behind fails with
+ * `WatchOverflow` rather than losing events silently.
+ *
  * @internal
  */
-import { Deferred, Exit } from "effect"
-import type { WatchEvent } from "../WatchEvent.ts"
+import { Cause, Deferred, Exit, Queue } from "effect"
+import { type PersistentWatchEvent, type WatchEvent, WatchOverflow } from "../WatchEvent.ts"
 import type { ZkError } from "../ZkError.ts"
 
 /** @internal */
 export type WatchTable = "data" | "exist" | "child"
 
-/** A registered one-shot listener: completed once with the event, or failed when the session ends. */
-export type WatchListener = Deferred.Deferred<WatchEvent, ZkError>
+/**
+ * A registered one-shot listener: completed once with the event (or `undefined` when the watch
+ * was removed on purpose), or failed when the session ends.
+ */
+export type WatchListener = Deferred.Deferred<WatchEvent | undefined, ZkError>
+
+/** @internal */
+export type PersistentMode = "persistent" | "recursive"
+
+/** A persistent watch's subscriber: the queue behind its stream. */
+export interface PersistentListener {
+  readonly clientPath: string
+  readonly queue: Queue.Queue<PersistentWatchEvent, ZkError | WatchOverflow | Cause.Done>
+  readonly capacity: number
+}
 
 /** @internal */
 export class WatchRegistry {
@@ -34,7 +52,7 @@ export class WatchRegistry {
   }
 
   add(table: WatchTable, serverPath: string): WatchListener {
-    const listener = Deferred.makeUnsafe<WatchEvent, ZkError>()
+    const listener = Deferred.makeUnsafe<WatchEvent | undefined, ZkError>()
     const map = this[table]
     const set = map.get(serverPath)
     if (set === undefined) map.set(serverPath, new Set([listener]))
@@ -54,6 +72,13 @@ export class WatchRegistry {
 
   /** Fires the listeners a server event reaches; `event.path` is already chroot-stripped. */
   dispatch(serverPath: string, event: WatchEvent): void {
+    if (this.persistent.size > 0) this.deliver(this.persistent.get(serverPath), event)
+    if (this.recursive.size > 0 && event.type !== "NodeChildrenChanged") {
+      for (let p = serverPath; ; p = parentOf(p)) {
+        this.deliver(this.recursive.get(p), event)
+        if (p === "/") break
+      }
+    }
     switch (event.type) {
       case "NodeCreated":
       case "NodeDataChanged":
@@ -81,9 +106,96 @@ export class WatchRegistry {
     for (const listener of set) Deferred.doneUnsafe(listener, exit)
   }
 
+  /** Ends the one-shot listeners of `tables` at a path without an event (removeWatches). */
+  clear(tables: ReadonlyArray<WatchTable>, serverPath: string): void {
+    const exit = Exit.succeed(undefined)
+    for (const table of tables) {
+      const set = this[table].get(serverPath)
+      if (set === undefined) continue
+      this[table].delete(serverPath)
+      this.count -= set.size
+      for (const listener of set) Deferred.doneUnsafe(listener, exit)
+    }
+  }
+
   /** Paths per table, for SetWatches after a reconnect. */
-  paths(table: WatchTable): Array<string> {
+  paths(table: WatchTable | PersistentMode): Array<string> {
     return Array.from(this[table].keys())
+  }
+
+  // -- Persistent watches ---------------------------------------------------------------------
+
+  readonly persistent = new Map<string, Set<PersistentListener>>()
+  readonly recursive = new Map<string, Set<PersistentListener>>()
+
+  /** Registers a subscriber; true when it is the first for (mode, path), i.e. addWatch must be sent. */
+  addPersistent(mode: PersistentMode, serverPath: string, listener: PersistentListener): boolean {
+    const map = this[mode]
+    const set = map.get(serverPath)
+    if (set === undefined) {
+      map.set(serverPath, new Set([listener]))
+      return true
+    }
+    set.add(listener)
+    return false
+  }
+
+  /** Unregisters a subscriber; true when it was the last for (mode, path). */
+  removePersistent(mode: PersistentMode, serverPath: string, listener: PersistentListener): boolean {
+    const map = this[mode]
+    const set = map.get(serverPath)
+    if (set === undefined || !set.delete(listener)) return false
+    if (set.size > 0) return false
+    map.delete(serverPath)
+    return true
+  }
+
+  /** The persistent modes with subscribers at exactly this path. */
+  persistentModesAt(serverPath: string): Array<PersistentMode> {
+    const modes: Array<PersistentMode> = []
+    if (this.persistent.has(serverPath)) modes.push("persistent")
+    if (this.recursive.has(serverPath)) modes.push("recursive")
+    return modes
+  }
+
+  /** Ends the streams of every persistent subscriber at a path (their watch was removed). */
+  endPersistentAt(serverPath: string): void {
+    for (const map of [this.persistent, this.recursive]) {
+      const set = map.get(serverPath)
+      if (set === undefined) continue
+      map.delete(serverPath)
+      for (const listener of set) Queue.endUnsafe(listener.queue)
+    }
+  }
+
+  get hasPersistent(): boolean {
+    return this.persistent.size > 0 || this.recursive.size > 0
+  }
+
+  /**
+   * Tells every persistent subscriber that the connection was re-established: the server
+   * re-arms persistent watches without replaying what happened meanwhile (protocol.md §6).
+   */
+  resync(): void {
+    for (const map of [this.persistent, this.recursive]) {
+      for (const set of map.values()) {
+        for (const listener of set) this.offer(listener, { type: "Resync", path: listener.clientPath })
+      }
+    }
+  }
+
+  private deliver(set: Set<PersistentListener> | undefined, event: WatchEvent): void {
+    if (set === undefined) return
+    for (const listener of set) this.offer(listener, event)
+  }
+
+  private offer(listener: PersistentListener, event: PersistentWatchEvent): void {
+    if (Queue.offerUnsafe(listener.queue, event)) return
+    // Full: the consumer is too slow. Fail its stream loudly; its finalizer unregisters it.
+    Queue.failCauseUnsafe(
+      listener.queue,
+      Cause.fail(new WatchOverflow({ path: listener.clientPath, capacity: listener.capacity }))
+    )
   }
 
   /** Ends every listener with `error` (session expired or closed). */
@@ -94,5 +206,15 @@ export class WatchRegistry {
       this[table].clear()
     }
     this.count = 0
+    const cause = Cause.fail(error)
+    for (const map of [this.persistent, this.recursive]) {
+      for (const set of map.values()) for (const listener of set) Queue.failCauseUnsafe(listener.queue, cause)
+      map.clear()
+    }
   }
+}
+
+const parentOf = (path: string): string => {
+  const i = path.lastIndexOf("/")
+  return i <= 0 ? "/" : path.slice(0, i)
 }

@@ -1,0 +1,158 @@
+/**
+ * Operations for transactions: `zk.multi([...])` applies write ops atomically (all or
+ * nothing), `zk.multiRead([...])` runs read ops in one round trip (not atomic, errors per op).
+ *
+ * @example
+ * ```ts
+ * import { Op } from "@effect-zk/core"
+ * const results = yield* zk.multi([
+ *   Op.check("/config", 3),
+ *   Op.set("/config", "v4", { version: 3 }),
+ *   Op.create("/config/history-", "v3", { mode: CreateMode.PersistentSequential })
+ * ])
+ * // on failure: fails with the first failing op's error (e.g. BadVersion); its `results`
+ * // holds every op's outcome, and nothing was applied
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import type { Acl } from "./Acl.ts"
+import type { CreateMode } from "./CreateMode.ts"
+import * as Utf8 from "./internal/utf8.ts"
+
+type Data = Uint8Array | string
+
+const bytes = (data: Data | undefined): Uint8Array =>
+  data === undefined ? new Uint8Array(0) : typeof data === "string" ? Utf8.encode(data) : data
+
+/**
+ * A write operation of a transaction.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Op =
+  | {
+    readonly _tag: "Create"
+    readonly path: string
+    readonly data: Uint8Array
+    readonly mode?: CreateMode | undefined
+    readonly acl?: ReadonlyArray<Acl> | undefined
+    readonly ttl?: number | undefined
+  }
+  | { readonly _tag: "Delete"; readonly path: string; readonly version: number }
+  | { readonly _tag: "Set"; readonly path: string; readonly data: Uint8Array; readonly version: number }
+  | { readonly _tag: "Check"; readonly path: string; readonly version: number }
+
+/**
+ * A read operation of `multiRead`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ReadOp = { readonly _tag: "Get"; readonly path: string } | { readonly _tag: "Children"; readonly path: string }
+
+/**
+ * Creates a node (same options as `zk.create`).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const create = (
+  path: string,
+  data?: Data,
+  options?: { readonly mode?: CreateMode | undefined; readonly acl?: ReadonlyArray<Acl> | undefined; readonly ttl?: number | undefined }
+): Op => ({ _tag: "Create", path, data: bytes(data), mode: options?.mode, acl: options?.acl, ttl: options?.ttl })
+
+const del = (path: string, options?: { readonly version?: number | undefined }): Op => ({
+  _tag: "Delete",
+  path,
+  version: options?.version ?? -1
+})
+
+export {
+  /**
+   * Deletes a node, at a version or any (-1).
+   *
+   * @since 0.1.0
+   * @category constructors
+   */
+  del as delete
+}
+
+/**
+ * Sets a node's data, at a version or any (-1).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const set = (path: string, data: Data, options?: { readonly version?: number | undefined }): Op => ({
+  _tag: "Set",
+  path,
+  data: bytes(data),
+  version: options?.version ?? -1
+})
+
+/**
+ * Fails the transaction unless the node exists at `version` (-1: exists at all).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const check = (path: string, version: number): Op => ({ _tag: "Check", path, version })
+
+/**
+ * Reads a node's data, for `multiRead`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const get = (path: string): ReadOp => ({ _tag: "Get", path })
+
+/**
+ * Reads a node's children, for `multiRead`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const children = (path: string): ReadOp => ({ _tag: "Children", path })
+
+const StatSchema = Schema.Struct({
+  czxid: Schema.BigInt,
+  mzxid: Schema.BigInt,
+  ctime: Schema.BigInt,
+  mtime: Schema.BigInt,
+  version: Schema.Number,
+  cversion: Schema.Number,
+  aversion: Schema.Number,
+  ephemeralOwner: Schema.BigInt,
+  dataLength: Schema.Number,
+  numChildren: Schema.Number,
+  pzxid: Schema.BigInt
+})
+
+/**
+ * The outcome of one op, in order. In a failed `multi`, every entry is an `Error`: 0 (`Ok`) for
+ * the ops before the failing one, its code at it, and -2 (`RuntimeInconsistency`) after it.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const OpResult = Schema.Union([
+  Schema.TaggedStruct("Create", { path: Schema.String }),
+  Schema.TaggedStruct("Delete", {}),
+  Schema.TaggedStruct("Set", { stat: StatSchema }),
+  Schema.TaggedStruct("Check", {}),
+  Schema.TaggedStruct("Get", { data: Schema.Uint8Array, stat: StatSchema }),
+  Schema.TaggedStruct("Children", { children: Schema.Array(Schema.String) }),
+  Schema.TaggedStruct("Error", { code: Schema.Number })
+])
+
+/**
+ * One op's outcome.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type OpResult = typeof OpResult.Type

@@ -1,0 +1,128 @@
+/**
+ * Opt-in tracing and metrics for operations, and the session-change log that is always on.
+ *
+ * Off by default because a span per request about doubles the client's CPU per operation
+ * (shared/docs/performance.md); when off, operations run with no wrapper at all. Nothing here
+ * ever sees credentials: spans carry the operation name and path only.
+ *
+ * Metrics (Effect `Metric`, exported by whatever registry the application uses):
+ * - `zookeeper_requests_total{op, outcome}`: outcome is `ok` or the error's `_tag`;
+ * - `zookeeper_request_duration_ms{op}`: histogram;
+ * - `zookeeper_outstanding_requests`: gauge of requests awaiting a reply;
+ * - `zookeeper_reconnects_total`: connections re-established after a loss.
+ *
+ * @internal
+ */
+import { Clock, Effect, Exit, Metric, PubSub, type Scope } from "effect"
+import type { SessionEvent } from "../Session.ts"
+import type { ZkError } from "../ZkError.ts"
+
+/** Wraps one operation's effect. */
+export type Instrument = <A>(op: string, path: string | undefined, effect: Effect.Effect<A, ZkError>) => Effect.Effect<A, ZkError>
+
+const requests = Metric.counter("zookeeper_requests_total", {
+  description: "ZooKeeper operations by op and outcome (ok or the error tag)",
+  incremental: true
+})
+const duration = Metric.histogram("zookeeper_request_duration_ms", {
+  description: "ZooKeeper operation latency in milliseconds",
+  boundaries: Metric.exponentialBoundaries({ start: 0.05, factor: 2, count: 18 })
+})
+const outstanding = Metric.gauge("zookeeper_outstanding_requests", { description: "ZooKeeper requests awaiting a reply" })
+const reconnects = Metric.counter("zookeeper_reconnects_total", {
+  description: "ZooKeeper connections re-established after a loss",
+  incremental: true
+})
+
+/** The instrument for the chosen options, or undefined when both are off (the fast path). */
+export const makeInstrument = (options: { readonly tracing: boolean; readonly metrics: boolean }): Instrument | undefined => {
+  if (!options.tracing && !options.metrics) return undefined
+  let inFlight = 0
+  const counters = new Map<string, Metric.Counter<number>>()
+  const histograms = new Map<string, Metric.Histogram<number>>()
+  const counterFor = (op: string, outcome: string) => {
+    const key = `${op}\u0000${outcome}`
+    let counter = counters.get(key)
+    if (counter === undefined) counters.set(key, counter = Metric.withAttributes(requests, { op, outcome }))
+    return counter
+  }
+  const histogramFor = (op: string) => {
+    let histogram = histograms.get(op)
+    if (histogram === undefined) histograms.set(op, histogram = Metric.withAttributes(duration, { op }))
+    return histogram
+  }
+  const measured: Instrument = (op, _path, effect) =>
+    Effect.flatMap(Clock.currentTimeNanos, (start) => {
+      inFlight++
+      return Metric.update(outstanding, inFlight).pipe(
+        Effect.andThen(effect),
+        Effect.onExit((exit) =>
+          Effect.flatMap(Clock.currentTimeNanos, (end) => {
+            inFlight--
+            const outcome = Exit.isSuccess(exit) ? "ok" : Exit.isFailure(exit) ? failureTag(exit) : "interrupted"
+            return Effect.all([
+              Metric.update(counterFor(op, outcome), 1),
+              Metric.update(histogramFor(op), Number(end - start) / 1e6),
+              Metric.update(outstanding, inFlight)
+            ], { discard: true })
+          })
+        )
+      )
+    })
+  return <A>(op: string, path: string | undefined, effect: Effect.Effect<A, ZkError>): Effect.Effect<A, ZkError> => {
+    const inner = options.metrics ? measured(op, path, effect) : effect
+    return options.tracing ? Effect.withSpan(inner, `zookeeper.${op}`, spanOptions(op, path)) : inner
+  }
+}
+
+const spanOptions = (op: string, path: string | undefined) => ({
+  attributes: path === undefined ? { "zookeeper.op": op } : { "zookeeper.op": op, "zookeeper.path": path }
+})
+
+const failureTag = (exit: Exit.Exit<unknown, ZkError>): string => {
+  if (!Exit.isFailure(exit)) return "ok"
+  const error = exit.cause.reasons.find((r) => r._tag === "Fail")
+  return error !== undefined && error._tag === "Fail" ? error.error._tag : "defect"
+}
+
+/**
+ * Logs every session change through Effect's logger (Disconnected as a warning, Expired and
+ * AuthFailed as errors) and counts reconnects when metrics are on. Subscribes before it
+ * returns, so no change after this point is missed; runs until the scope closes.
+ */
+export const logSessionEvents = (
+  events: PubSub.PubSub<SessionEvent>,
+  options: { readonly metrics: boolean }
+): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const subscription = yield* PubSub.subscribe(events)
+    // The subscription starts after the first connection, so the next Connected after a
+    // Disconnected is a reconnect.
+    let lost = false
+    const loop = Effect.gen(function*() {
+      for (;;) {
+        const event = yield* PubSub.take(subscription)
+        const annotations = { sessionId: `0x${event.sessionId.toString(16)}`, server: event.server ?? "" }
+        const message = `ZooKeeper session ${event.state}`
+        switch (event.state) {
+          case "Disconnected":
+            lost = true
+            yield* Effect.logWarning(message).pipe(Effect.annotateLogs(annotations))
+            break
+          case "Expired":
+          case "AuthFailed":
+            yield* Effect.logError(message).pipe(Effect.annotateLogs(annotations))
+            break
+          case "Connected":
+          case "ConnectedReadOnly":
+            if (lost && options.metrics) yield* Metric.update(reconnects, 1)
+            lost = false
+            yield* Effect.logInfo(message).pipe(Effect.annotateLogs(annotations))
+            break
+          default:
+            yield* Effect.logInfo(message).pipe(Effect.annotateLogs(annotations))
+        }
+      }
+    })
+    yield* Effect.forkScoped(loop)
+  })
