@@ -3,19 +3,21 @@
  * for tests of what a session does when the network misbehaves. Shipped with the library so
  * users can test their own code the same way (kazoo and Curator ship such kits too).
  *
- * Modes apply to every connection through the proxy, in both directions:
+ * Modes apply to every connection through the proxy, in both directions or in one:
  * - `pass`: bytes flow (after `delay`, if set);
  * - `pause`: bytes are held, then delivered in order when the mode returns to `pass` (a stalled
  *   network or a stop-the-world pause);
  * - `blackhole`: bytes are silently dropped and connections stay open (a partition: no data, no
  *   FIN, no RST);
- * `cut()` closes every open connection at once (a crashed peer or reset).
+ * `cut()` closes every open connection at once (a crashed peer or reset); `cutAfter(n)` lets `n`
+ * more bytes reach the client first (a connection that dies in the middle of a reply).
  *
  * @example
  * ```ts
  * const proxy = yield* FaultProxy.make({ host: "127.0.0.1", port: 2181 })
  * const zk = ...connect to proxy.address...
  * yield* proxy.setMode("blackhole")
+ * yield* proxy.setMode("pause", "toClient")   // requests arrive, replies are held
  * ```
  *
  * @since 0.1.0
@@ -32,6 +34,14 @@ import * as Net from "node:net"
 export type Mode = "pass" | "pause" | "blackhole"
 
 /**
+ * Which way a mode applies: client to server, server to client, or both.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Direction = "both" | "toServer" | "toClient"
+
+/**
  * A running proxy.
  *
  * @since 0.1.0
@@ -40,16 +50,25 @@ export type Mode = "pass" | "pause" | "blackhole"
 export interface FaultProxy {
   /** `127.0.0.1:PORT`, to put in a connect string. */
   readonly address: string
+  /** The proxy's port on 127.0.0.1. */
   readonly port: number
-  readonly setMode: (mode: Mode) => Effect.Effect<void>
+  /** Sets the mode of one direction, or of both (the default). */
+  readonly setMode: (mode: Mode, direction?: Direction) => Effect.Effect<void>
   /** Delays every chunk by this many milliseconds (0 = none). */
   readonly setDelay: (millis: number) => Effect.Effect<void>
   /** Closes every open connection now; new ones are still accepted. */
   readonly cut: Effect.Effect<void>
+  /**
+   * Lets `bytes` more bytes through from the server to the client, then closes every open
+   * connection: the client sees part of a reply, then the end of the stream.
+   */
+  readonly cutAfter: (bytes: number) => Effect.Effect<void>
   /** Refuse (close at once) new connections while true. */
   readonly setRefuse: (refuse: boolean) => Effect.Effect<void>
   /** Connections currently open through the proxy. */
   readonly connections: Effect.Effect<number>
+  /** Connections accepted since the start, refused ones included: a client's connection attempts. */
+  readonly accepted: Effect.Effect<number>
 }
 
 interface Link {
@@ -68,20 +87,51 @@ interface Link {
 export const make = (target: { readonly host: string; readonly port: number }): Effect.Effect<FaultProxy, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.callback<{ proxy: FaultProxy; close: () => void }>((resume) => {
-      let mode: Mode = "pass"
+      const modes: { toServer: Mode; toClient: Mode } = { toServer: "pass", toClient: "pass" }
       let delay = 0
       let refuse = false
+      let accepted = 0
+      /** Bytes still allowed to reach a client before `cutAfter` closes everything. */
+      let cutBudget: number | undefined = undefined
       const links = new Set<Link>()
+      const closeAll = () => {
+        for (const link of links) {
+          link.client.destroy()
+          link.server.destroy()
+        }
+        links.clear()
+      }
+      const deliver = (link: Link, to: Net.Socket, chunk: Buffer) => {
+        if (to.destroyed || to.writableEnded) return
+        if (to !== link.client || cutBudget === undefined) {
+          to.write(chunk)
+          return
+        }
+        if (chunk.length < cutBudget) {
+          cutBudget -= chunk.length
+          to.write(chunk)
+          return
+        }
+        // The last bytes, then FIN: `end` flushes them, where `destroy` could drop them.
+        const part = chunk.subarray(0, cutBudget)
+        cutBudget = undefined
+        links.delete(link)
+        link.server.destroy()
+        link.client.end(part)
+        closeAll()
+      }
       const forward = (link: Link, to: Net.Socket, chunk: Buffer) => {
+        const mode = to === link.client ? modes.toClient : modes.toServer
         if (mode === "blackhole") return
         if (mode === "pause") {
           link.held.push({ to, chunk })
           return
         }
-        if (delay > 0) setTimeout(() => to.destroyed || to.write(chunk), delay)
-        else to.write(chunk)
+        if (delay > 0) setTimeout(() => deliver(link, to, chunk), delay)
+        else deliver(link, to, chunk)
       }
       const server = Net.createServer((client) => {
+        accepted++
         if (refuse) {
           client.destroy()
           return
@@ -104,33 +154,30 @@ export const make = (target: { readonly host: string; readonly port: number }): 
       server.listen(0, "127.0.0.1", () => {
         const addressInfo = server.address()
         const port = typeof addressInfo === "object" && addressInfo !== null ? addressInfo.port : 0
-        const closeAll = () => {
-          for (const link of links) {
-            link.client.destroy()
-            link.server.destroy()
-          }
-          links.clear()
-        }
         const proxy: FaultProxy = {
           address: `127.0.0.1:${port}`,
           port,
-          setMode: (next) =>
+          setMode: (next, direction = "both") =>
             Effect.sync(() => {
-              mode = next
-              if (next === "pass") {
-                for (const link of links) {
-                  const held = link.held
-                  link.held = []
-                  for (const { to, chunk } of held) if (!to.destroyed) to.write(chunk)
+              if (direction !== "toClient") modes.toServer = next
+              if (direction !== "toServer") modes.toClient = next
+              for (const link of links) {
+                const held = link.held
+                link.held = []
+                for (const entry of held) {
+                  const mode = entry.to === link.client ? modes.toClient : modes.toServer
+                  if (mode === "pass") deliver(link, entry.to, entry.chunk)
+                  else if (mode === "pause") link.held.push(entry)
+                  // blackhole: dropped
                 }
-              } else if (next === "blackhole") {
-                for (const link of links) link.held = []
               }
             }),
           setDelay: (millis) => Effect.sync(() => void (delay = millis)),
           cut: Effect.sync(closeAll),
+          cutAfter: (bytes) => Effect.sync(() => void (cutBudget = Math.max(0, bytes))),
           setRefuse: (value) => Effect.sync(() => void (refuse = value)),
-          connections: Effect.sync(() => links.size)
+          connections: Effect.sync(() => links.size),
+          accepted: Effect.sync(() => accepted)
         }
         resume(Effect.succeed({ proxy, close: () => {
           closeAll()

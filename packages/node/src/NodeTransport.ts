@@ -49,13 +49,58 @@ const toBuffer = (b: string | Uint8Array): string | Buffer => (typeof b === "str
 const tlsConnectOptions = (address: HostPort, tls: TlsOptions): Tls.ConnectionOptions => ({
   host: address.host,
   port: address.port,
-  ...(tls.ca === undefined ? {} : { ca: Array.isArray(tls.ca) ? tls.ca.map(toBuffer) : toBuffer(tls.ca as string | Uint8Array) }),
+  ...(tls.ca === undefined ? {} : { ca: typeof tls.ca === "string" || tls.ca instanceof Uint8Array ? toBuffer(tls.ca) : tls.ca.map(toBuffer) }),
   ...(tls.cert === undefined ? {} : { cert: toBuffer(tls.cert) }),
   ...(tls.key === undefined ? {} : { key: toBuffer(tls.key) }),
   rejectUnauthorized: tls.rejectUnauthorized ?? true,
   // An IP address is not a valid SNI name; Node checks the certificate's IP SAN without it.
   ...(tls.servername !== undefined ? { servername: tls.servername } : Net.isIP(address.host) ? {} : { servername: address.host })
 })
+
+// openssl's verify codes that mean "this certificate does not chain to a CA you trust".
+const UNTRUSTED = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "CERT_UNTRUSTED",
+  "CERT_SIGNATURE_FAILURE"
+])
+
+const stringField = (error: Error, field: "code" | "reason"): string | undefined => {
+  const value: unknown = Reflect.get(error, field)
+  return typeof value === "string" ? value : undefined
+}
+
+/**
+ * Why a connection attempt failed, in words that point at the fix. Node's TLS errors are terse
+ * ("unable to verify the first certificate") or raw OpenSSL text, and the reader has to guess
+ * which side is unhappy. The original error stays available as the `cause`.
+ */
+const describeFailure = (error: Error, tls: boolean, label: string): string => {
+  const code = stringField(error, "code")
+  if (!tls || code === undefined) return error.message
+  if (UNTRUSTED.has(code)) {
+    return `TLS: the server's certificate is not trusted (${error.message}, ${code}); pass the CA that issued it as tls.ca`
+  }
+  if (code === "CERT_HAS_EXPIRED" || code === "CERT_NOT_YET_VALID") {
+    return `TLS: the server's certificate is not valid at this time (${error.message}, ${code})`
+  }
+  if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
+    return `TLS: the server's certificate does not name this host (${error.message}); connect to a name or IP it lists, or set tls.servername`
+  }
+  if (code.startsWith("ERR_SSL_")) {
+    const reason = stringField(error, "reason") ?? error.message
+    return /certificate/i.test(reason) && /alert/i.test(reason)
+      ? `TLS: the server refused the handshake with "${reason}": it wants a client certificate issued by a CA it trusts (ssl.clientAuth=need); pass tls.cert and tls.key`
+      : `TLS handshake failed: ${reason} (${code})`
+  }
+  if (code === "ECONNRESET") {
+    return `TLS: the server closed the connection during the handshake (${error.message}); is ${label} the server's secureClientPort?`
+  }
+  return error.message
+}
 
 /**
  * Builds the transport.
@@ -73,13 +118,21 @@ export const make = (options: NodeTransportOptions = {}): Transport["Service"] =
         : Tls.connect(tlsConnectOptions(address, tls))
       socket.setNoDelay(true)
       let open = false
+      let tcpConnected = false
       let lastError: unknown = undefined
       const fail = (reason: string, cause?: unknown) => {
         clearTimeout(timer)
         socket.destroy()
         resume(Effect.fail(new TransportError({ address: label, reason, cause })))
       }
-      const timer = setTimeout(() => fail(`no connection within ${timeoutMillis} ms`), timeoutMillis)
+      const timer = setTimeout(
+        () => fail(tcpConnected && tls !== undefined ? `TLS handshake not finished within ${timeoutMillis} ms` : `no connection within ${timeoutMillis} ms`),
+        timeoutMillis
+      )
+      // A TLS socket reports the TCP connection first, then "secureConnect".
+      socket.once("connect", () => {
+        tcpConnected = true
+      })
       const channel: Channel = {
         write: (bytes) => {
           socket.write(bytes)
@@ -95,7 +148,7 @@ export const make = (options: NodeTransportOptions = {}): Transport["Service"] =
       })
       socket.on("data", (chunk: Buffer) => handlers.onData(chunk))
       socket.on("error", (error: Error) => {
-        if (!open) fail(error.message, error)
+        if (!open) fail(describeFailure(error, tls !== undefined, label), error)
         else lastError = error
       })
       socket.on("close", () => {

@@ -119,15 +119,23 @@ export type Mode = "standalone" | "leader" | "follower" | "observer" | "read-onl
  * @category models
  */
 export interface ServerStats {
+  /** The `Zookeeper version:` line, e.g. "3.8.0-...". */
   readonly version: string
+  /** standalone, leader, follower, observer or read-only. */
   readonly mode: Mode
+  /** Request latency in milliseconds since the last `srst`. */
   readonly latency: { readonly min: number; readonly avg: number; readonly max: number }
+  /** Packets received. */
   readonly received: number
+  /** Packets sent. */
   readonly sent: number
+  /** Open client connections. */
   readonly connections: number
+  /** Requests queued but not yet answered. */
   readonly outstanding: number
   /** The last zxid as a bigint (high 32 bits: epoch, low 32 bits: counter). */
   readonly zxid: bigint
+  /** Number of znodes. */
   readonly nodeCount: number
 }
 
@@ -155,7 +163,9 @@ export interface ClientConnection {
  * @category models
  */
 export interface Stat {
+  /** The same figures as `srvr`. */
   readonly stats: ServerStats
+  /** The client connections listed before them. */
   readonly clients: ReadonlyArray<ClientConnection>
 }
 
@@ -166,17 +176,25 @@ export interface Stat {
  * @category models
  */
 export interface Monitor {
+  /** `zk_server_state`. */
   readonly serverState: Mode
+  /** `zk_znode_count`. */
   readonly znodeCount: number
+  /** `zk_watch_count`: watches, summed over connections. */
   readonly watchCount: number
+  /** `zk_ephemerals_count`. */
   readonly ephemeralsCount: number
+  /** `zk_num_alive_connections`. */
   readonly aliveConnections: number
+  /** `zk_outstanding_requests`. */
   readonly outstandingRequests: number
+  /** `zk_approximate_data_size`, in bytes. */
   readonly approximateDataSize: number
   /** Leader only: connected followers and observers (`zk_learners`, `zk_followers` before 3.6). */
   readonly followers: Option.Option<number>
   /** Leader only: voting followers in sync. */
   readonly syncedFollowers: Option.Option<number>
+  /** Every `zk_*` line, by key, as text. */
   readonly values: ReadonlyMap<string, string>
 }
 
@@ -187,8 +205,11 @@ export interface Monitor {
  * @category models
  */
 export interface WatchSummary {
+  /** Connections that hold at least one watch. */
   readonly connections: number
+  /** Distinct watched paths. */
   readonly paths: number
+  /** Watches in total. */
   readonly totalWatches: number
 }
 

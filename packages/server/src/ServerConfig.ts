@@ -23,10 +23,13 @@
 export interface QuorumMember {
   /** The member's `myid`, 1..255. */
   readonly id: number
+  /** Port followers use to talk to the leader (the first port of `server.N=host:a:b`). */
   readonly quorumPort: number
+  /** Port for leader election (the second one). */
   readonly electionPort: number
   /** Defaults to 127.0.0.1. */
   readonly host?: string | undefined
+  /** Default "participant" (a voting member). */
   readonly role?: "participant" | "observer" | undefined
 }
 
@@ -40,11 +43,15 @@ export interface QuorumMember {
 export interface TlsOptions {
   /** Absolute path of the server's key store. */
   readonly keyStore: string
+  /** Default "PEM". */
   readonly keyStoreType?: "PEM" | "PKCS12" | "JKS" | undefined
+  /** Needed for PKCS12 and JKS stores; a PEM key must be unencrypted. */
   readonly keyStorePassword?: string | undefined
   /** Absolute path of the CA bundle used to check client certificates. */
   readonly trustStore?: string | undefined
+  /** Default "PEM". */
   readonly trustStoreType?: "PEM" | "PKCS12" | "JKS" | undefined
+  /** Needed for PKCS12 and JKS stores. */
   readonly trustStorePassword?: string | undefined
   /** ZooKeeper's default is "need" (mutual TLS); this package defaults to "none". */
   readonly clientAuth?: "none" | "want" | "need" | undefined
@@ -67,15 +74,23 @@ export type Value = string | number | boolean
  * @category models
  */
 export interface ServerConfig {
+  /** Absolute path of the snapshot and transaction log directory. */
   readonly dataDir: string
+  /** The plain client port, on 127.0.0.1. */
   readonly clientPort: number
+  /** Milliseconds; ZooKeeper's unit of time (sessions last 2 to 20 ticks by default). */
   readonly tickTime: number
+  /** Ticks a follower may take to connect and sync to the leader. */
   readonly initLimit: number
+  /** Ticks a follower may lag behind the leader. */
   readonly syncLimit: number
+  /** Connections per client IP; 0 = unlimited. */
   readonly maxClientCnxns: number
+  /** TTL nodes (`extendedTypesEnabled`). */
   readonly extendedTypes: boolean
   /** Empty for a standalone server. */
   readonly servers: ReadonlyArray<QuorumMember>
+  /** The secure client port and its key and trust stores; `undefined` for no TLS. */
   readonly tls: (TlsOptions & { readonly securePort: number }) | undefined
   /** Adds the SASL authentication provider (the JAAS file is passed to the JVM separately). */
   readonly sasl: boolean
@@ -90,17 +105,27 @@ export interface ServerConfig {
  * @category models
  */
 export interface MakeOptions {
+  /** Absolute path of the snapshot and transaction log directory. */
   readonly dataDir: string
+  /** The plain client port, on 127.0.0.1. */
   readonly clientPort: number
   /** Milliseconds; default 2000 (sessions may then last 4-40 s unless min/maxSessionTimeout say otherwise). */
   readonly tickTime?: number | undefined
+  /** Default 10 ticks. */
   readonly initLimit?: number | undefined
+  /** Default 5 ticks. */
   readonly syncLimit?: number | undefined
+  /** Default 0 (unlimited): every test client is 127.0.0.1. */
   readonly maxClientCnxns?: number | undefined
+  /** Default true (TTL nodes). */
   readonly extendedTypes?: boolean | undefined
+  /** Ensemble members; default none (standalone). */
   readonly servers?: ReadonlyArray<QuorumMember> | undefined
+  /** A secure client port; default none. */
   readonly tls?: (TlsOptions & { readonly securePort: number }) | undefined
+  /** Adds the SASL authentication provider; default false. */
   readonly sasl?: boolean | undefined
+  /** Extra lines; a key that is also a default replaces the default's value. */
   readonly extra?: Readonly<Record<string, Value>> | undefined
 }
 

@@ -17,8 +17,11 @@ import { Schema } from "effect"
  * @category errors
  */
 export class NotInstalledError extends Schema.TaggedError<NotInstalledError>()("NotInstalledError", {
+  /** What is missing. */
   component: Schema.Literals(["ZooKeeper", "Java"]),
+  /** Every place that was looked at, in order. */
   searched: Schema.Array(Schema.String),
+  /** How to install it, or where to point ZOOKEEPER_HOME / `installDir`. */
   hint: Schema.String
 }) {
   override get message(): string {
@@ -34,6 +37,7 @@ export class NotInstalledError extends Schema.TaggedError<NotInstalledError>()("
  * @category errors
  */
 export class RunDirNotEmptyError extends Schema.TaggedError<RunDirNotEmptyError>()("RunDirNotEmptyError", {
+  /** The directory `create` was given. */
   runDir: Schema.String
 }) {
   override get message(): string {
@@ -49,7 +53,9 @@ export class RunDirNotEmptyError extends Schema.TaggedError<RunDirNotEmptyError>
  * @category errors
  */
 export class NotARunDirError extends Schema.TaggedError<NotARunDirError>()("NotARunDirError", {
+  /** The directory `attach` was given. */
   runDir: Schema.String,
+  /** Why its `server.json` could not be used (missing, unreadable, malformed). */
   reason: Schema.String
 }) {
   override get message(): string {
@@ -64,7 +70,9 @@ export class NotARunDirError extends Schema.TaggedError<NotARunDirError>()("NotA
  * @category errors
  */
 export class AlreadyRunningError extends Schema.TaggedError<AlreadyRunningError>()("AlreadyRunningError", {
+  /** The server's run directory. */
   runDir: Schema.String,
+  /** The pid of the JVM that is already running. */
   pid: Schema.Number
 }) {
   override get message(): string {
@@ -81,7 +89,9 @@ export class AlreadyRunningError extends Schema.TaggedError<AlreadyRunningError>
  * @category errors
  */
 export class PortInUseError extends Schema.TaggedError<PortInUseError>()("PortInUseError", {
+  /** The port on 127.0.0.1 that already accepts connections. */
   port: Schema.Number,
+  /** The run directory of the server that needed it. */
   runDir: Schema.String
 }) {
   override get message(): string {
@@ -98,9 +108,13 @@ export class PortInUseError extends Schema.TaggedError<PortInUseError>()("PortIn
  * @category errors
  */
 export class ExitedEarlyError extends Schema.TaggedError<ExitedEarlyError>()("ExitedEarlyError", {
+  /** The server's run directory; its `zookeeper.log` has the whole story. */
   runDir: Schema.String,
+  /** The JVM's exit code, or null when a signal ended it. */
   exitCode: Schema.NullOr(Schema.Number),
+  /** The signal that ended the JVM, or null when it exited by itself. */
   signal: Schema.NullOr(Schema.String),
+  /** The last lines of `zookeeper.log` and `out.log` from this start. */
   logTail: Schema.String
 }) {
   override get message(): string {
@@ -122,10 +136,15 @@ export class ExitedEarlyError extends Schema.TaggedError<ExitedEarlyError>()("Ex
  * @category errors
  */
 export class NotReadyError extends Schema.TaggedError<NotReadyError>()("NotReadyError", {
+  /** The server's (or ensemble's) run directory. */
   runDir: Schema.String,
+  /** The client port probed with `srvr` (for an ensemble, the first member's). */
   port: Schema.Number,
+  /** The start timeout that ran out. */
   timeoutMillis: Schema.Number,
+  /** What the last probe saw; for an ensemble, each member's mode. */
   lastState: Schema.String,
+  /** The last lines of `zookeeper.log` and `out.log` from this start. */
   logTail: Schema.String
 }) {
   override get message(): string {
@@ -143,9 +162,13 @@ export class NotReadyError extends Schema.TaggedError<NotReadyError>()("NotReady
  * @category errors
  */
 export class FourLetterWordError extends Schema.TaggedError<FourLetterWordError>()("FourLetterWordError", {
+  /** `host:port` that was probed. */
   address: Schema.String,
+  /** The four-letter word, e.g. "srvr". */
   word: Schema.String,
+  /** The kind of failure, to branch on. */
   reason: Schema.Literals(["Refused", "Timeout", "EmptyReply", "NotWhitelisted", "Unparsable", "Socket"]),
+  /** The underlying error or the unexpected answer. */
   detail: Schema.String
 }) {
   override get message(): string {
@@ -160,6 +183,7 @@ export class FourLetterWordError extends Schema.TaggedError<FourLetterWordError>
  * @category errors
  */
 export class InvalidOptionsError extends Schema.TaggedError<InvalidOptionsError>()("InvalidOptionsError", {
+  /** Which option is wrong, and why. */
   detail: Schema.String
 }) {
   override get message(): string {
@@ -175,8 +199,11 @@ export class InvalidOptionsError extends Schema.TaggedError<InvalidOptionsError>
  * @category errors
  */
 export class ServerIoError extends Schema.TaggedError<ServerIoError>()("ServerIoError", {
+  /** What was being done, e.g. "read", "stop" or "find a free port". */
   operation: Schema.String,
+  /** The file, directory or executable involved. */
   path: Schema.String,
+  /** The underlying error. */
   detail: Schema.String
 }) {
   override get message(): string {

@@ -93,6 +93,7 @@ export class ZooKeeperServer extends Context.Service<ZooKeeperServer, ServerHand
  * @category models
  */
 export interface SaslOptions {
+  /** Written to the JAAS `Server` section as `user_<name>="<password>"`; names are `[A-Za-z0-9_.-]+`. */
   readonly users: Readonly<Record<string, string>>
 }
 
@@ -106,6 +107,7 @@ export interface SaslOptions {
 export interface QuorumOptions {
   /** This server's `myid`; must match one entry of `servers`. */
   readonly id: number
+  /** Every member of the ensemble, this one included. */
   readonly servers: ReadonlyArray<ServerConfig.QuorumMember>
 }
 
@@ -124,7 +126,9 @@ export interface CreateOptions {
   readonly installDir?: string | undefined
   /** Default 2 seconds. Session timeouts default to 2-20 ticks. */
   readonly tickTime?: Duration.Input | undefined
+  /** The shortest session timeout the server grants; ZooKeeper's default is 2 ticks. */
   readonly minSessionTimeout?: Duration.Input | undefined
+  /** The longest session timeout the server grants; ZooKeeper's default is 20 ticks. */
   readonly maxSessionTimeout?: Duration.Input | undefined
   /** Extra zoo.cfg lines; a key that is also a default overrides it. */
   readonly extraConfig?: Readonly<Record<string, ServerConfig.Value>> | undefined
