@@ -1,0 +1,147 @@
+/**
+ * What the parent and the per-run child processes agree on: the workloads, their sizes, the data
+ * layout on the server, and the shape of one run's result. No `effect` import here: the peer
+ * clients' child processes load this module, and their memory must be their own.
+ */
+
+/** The clients run by default, in the order of every round (A B C A B C ...). */
+export const defaultClients = ["effect-zk", "node-zookeeper-client", "zookeeper"] as const
+
+/**
+ * Every client the harness knows. `effect-zk-workers` is effect-zk with pipelining written as a
+ * fixed pool of 256 looping fibers instead of `Effect.forEach({ concurrency: 256 })`: an A/B of
+ * the runtime's share, opt-in with `--clients`.
+ */
+export const allClients = [...defaultClients, "effect-zk-workers"] as const
+export type ClientName = (typeof allClients)[number]
+
+/** The client every ratio is computed against. */
+export const baseline: ClientName = "node-zookeeper-client"
+
+export const workloadNames = [
+  "get-seq",
+  "get-pipe",
+  "create-pipe",
+  "set-pipe",
+  "watch-rtt",
+  "children-big",
+  "multi-session"
+] as const
+export type WorkloadName = (typeof workloadNames)[number]
+
+export const isClientName = (s: string): s is ClientName => allClients.some((c) => c === s)
+export const isWorkloadName = (s: string): s is WorkloadName => workloadNames.some((w) => w === s)
+
+/** The sizes of one workload; `ops` is what the CPU per op is divided by. */
+export interface Sizes {
+  /** Requests (or rounds) in the timed part. */
+  readonly count: number
+  /** Untimed requests of the same kind first, so the timed part runs JIT-compiled code. */
+  readonly warmup: number
+  /** Requests in flight (pipelined workloads), per session. */
+  readonly window: number
+  /** Sessions used by the timed part. */
+  readonly sessions: number
+  /** Requests per counted op: create-pipe sends a create and a delete per node. */
+  readonly requestsPerCount: number
+  /** Children of the node read by children-big. */
+  readonly children: number
+}
+
+const full: Record<WorkloadName, Sizes> = {
+  "get-seq": { count: 5_000, warmup: 1_000, window: 1, sessions: 1, requestsPerCount: 1, children: 0 },
+  "get-pipe": { count: 100_000, warmup: 10_000, window: 256, sessions: 1, requestsPerCount: 1, children: 0 },
+  "create-pipe": { count: 20_000, warmup: 2_000, window: 256, sessions: 1, requestsPerCount: 2, children: 0 },
+  "set-pipe": { count: 20_000, warmup: 2_000, window: 256, sessions: 1, requestsPerCount: 1, children: 0 },
+  "watch-rtt": { count: 1_000, warmup: 100, window: 1, sessions: 2, requestsPerCount: 1, children: 0 },
+  "children-big": { count: 200, warmup: 20, window: 1, sessions: 1, requestsPerCount: 1, children: 10_000 },
+  "multi-session": { count: 100_000, warmup: 10_000, window: 256, sessions: 4, requestsPerCount: 1, children: 0 }
+}
+
+const quick: Record<WorkloadName, Sizes> = {
+  "get-seq": { ...full["get-seq"], count: 500, warmup: 100 },
+  "get-pipe": { ...full["get-pipe"], count: 5_000, warmup: 1_000 },
+  "create-pipe": { ...full["create-pipe"], count: 1_000, warmup: 200 },
+  "set-pipe": { ...full["set-pipe"], count: 1_000, warmup: 200 },
+  "watch-rtt": { ...full["watch-rtt"], count: 100, warmup: 10 },
+  "children-big": { ...full["children-big"], count: 20, warmup: 2, children: 2_000 },
+  "multi-session": { ...full["multi-session"], count: 8_000, warmup: 1_000 }
+}
+
+export const sizesOf = (workload: WorkloadName, isQuick: boolean): Sizes => (isQuick ? quick : full)[workload]
+
+/** The nodes the parent prepares once per workload; children never modify them, except `setNode`. */
+export const paths = {
+  root: "/bench",
+  /** 100 bytes, read by get-seq, get-pipe and multi-session. */
+  getNode: "/bench/data-100",
+  /** 1 KiB, overwritten by set-pipe. */
+  setNode: "/bench/data-1k",
+  /** Watched by one session and changed by the other in watch-rtt. */
+  watchNode: "/bench/watched",
+  /** The parent of `Sizes.children` children (children-big). */
+  bigNode: "/bench/big",
+  /** Each create-pipe run creates its own parent below this one. */
+  createRoot: "/bench/create"
+} as const
+
+export const getBytes = 100
+export const setBytes = 1024
+export const createBytes = 32
+
+/** Deterministic content, so a reply can be checked byte for byte. */
+export const pattern = (length: number, seed: number): Uint8Array => {
+  const out = new Uint8Array(length)
+  for (let i = 0; i < length; i++) out[i] = (i * 31 + seed * 7 + 13) & 0xff
+  return out
+}
+
+/** The names of the children of `paths.bigNode`: like sequential nodes, `item-0000000042`. */
+export const childName = (i: number): string => `item-${String(i).padStart(10, "0")}`
+
+/** One child process's assignment, passed as JSON in argv. */
+export interface RunSpec {
+  readonly client: ClientName
+  readonly workload: WorkloadName
+  readonly round: number
+  readonly servers: string
+  readonly sizes: Sizes
+}
+
+export interface LatencySummary {
+  readonly p50: number
+  readonly p99: number
+  readonly mean: number
+  readonly min: number
+  readonly max: number
+}
+
+/** Everything one child measured; the JSON file keeps every one of these. */
+export interface RunResult {
+  readonly client: ClientName
+  readonly workload: WorkloadName
+  readonly round: number
+  /** Requests (or watch rounds) in the timed part. */
+  readonly ops: number
+  readonly elapsedMs: number
+  readonly opsPerSec: number
+  /** user + sys CPU of the whole child process over the timed part only. */
+  readonly cpuUserUs: number
+  readonly cpuSysUs: number
+  readonly cpuUsPerOp: number
+  /** Peak resident set of the child process over its whole life (load, connect, warm-up, timed part). */
+  readonly maxRssMiB: number
+  /** RSS and V8 heap right after the timed part. */
+  readonly rssAfterMiB: number
+  readonly heapUsedAfterMiB: number
+  /** Per-op (get-seq, children-big) or per-round (watch-rtt) latencies in µs. */
+  readonly latencyUs?: LatencySummary | undefined
+  readonly latenciesUs?: ReadonlyArray<number> | undefined
+  /** What the run verified (counts, bytes); a failed check fails the run instead. */
+  readonly checks: Readonly<Record<string, number | string | boolean>>
+  /** Who loaded what, e.g. the effect-zk pipelining style. */
+  readonly notes?: string | undefined
+}
+
+/** The line prefix that carries a child's result on stdout. */
+export const resultPrefix = "BENCH-RESULT "
