@@ -459,6 +459,14 @@ const makeService = (session: Session.Session, instrument: Observability.Instrum
     return detail === undefined ? undefined : new BadArguments({ op, path, detail })
   }
 
+  /** A request whose body is just the (validated, chrooted) path: getACL, sync, getAllChildrenNumber. */
+  const pathRequest = <A>(op: number, opName: string, path: string, read: (r: JuteReader) => A): Effect.Effect<A, ZkError> => {
+    const bad = badPath(opName, path)
+    if (bad !== undefined) return Effect.fail(bad)
+    const serverPath = session.serverPath(path)
+    return request(op, opName, path, (w) => Protocol.writePath(w, serverPath), decoded(opName, path, read))
+  }
+
   const badVersion = (op: string, path: string, version: number): BadArguments | undefined =>
     Number.isInteger(version) && version >= -1 && version <= 0x7fffffff
       ? undefined
@@ -627,18 +635,8 @@ const makeService = (session: Session.Session, instrument: Observability.Instrum
       ({ value, watch }) => ({ ...value, watch })
     )
 
-  const getAcl: ZooKeeperService["getAcl"] = (path) => {
-    const bad = badPath("getAcl", path)
-    if (bad !== undefined) return Effect.fail(bad)
-    const serverPath = session.serverPath(path)
-    return request(
-      Protocol.OpCode.GetACL,
-      "getAcl",
-      path,
-      (w) => Protocol.writePath(w, serverPath),
-      decoded("getAcl", path, Protocol.readGetACLResponse)
-    )
-  }
+  const getAcl: ZooKeeperService["getAcl"] = (path) =>
+    pathRequest(Protocol.OpCode.GetACL, "getAcl", path, Protocol.readGetACLResponse)
 
   const setAcl: ZooKeeperService["setAcl"] = (path, acl, options) => {
     const version = options?.version ?? -1
@@ -665,18 +663,9 @@ const makeService = (session: Session.Session, instrument: Observability.Instrum
     })
   }
 
-  const sync: ZooKeeperService["sync"] = (path) => {
-    const bad = badPath("sync", path)
-    if (bad !== undefined) return Effect.fail(bad)
-    const serverPath = session.serverPath(path)
-    return request(
-      Protocol.OpCode.Sync,
-      "sync",
-      path,
-      (w) => Protocol.writePath(w, serverPath),
-      decoded("sync", path, (r) => session.clientPath(Protocol.readPath(r)))
-    )
-  }
+  const sync: ZooKeeperService["sync"] = (path) =>
+    pathRequest(Protocol.OpCode.Sync, "sync", path, (r) => session.clientPath(Protocol.readPath(r)))
+
 
 
   const multiOp = (op: Op.Op): Protocol.MultiOp | BadArguments | ZkError => {
@@ -792,18 +781,8 @@ const makeService = (session: Session.Session, instrument: Observability.Instrum
     )
   }
 
-  const getAllChildrenNumber: ZooKeeperService["getAllChildrenNumber"] = (path) => {
-    const bad = badPath("getAllChildrenNumber", path)
-    if (bad !== undefined) return Effect.fail(bad)
-    const serverPath = session.serverPath(path)
-    return request(
-      Protocol.OpCode.GetAllChildrenNumber,
-      "getAllChildrenNumber",
-      path,
-      (w) => Protocol.writePath(w, serverPath),
-      decoded("getAllChildrenNumber", path, Protocol.readInt)
-    )
-  }
+  const getAllChildrenNumber: ZooKeeperService["getAllChildrenNumber"] = (path) =>
+    pathRequest(Protocol.OpCode.GetAllChildrenNumber, "getAllChildrenNumber", path, Protocol.readInt)
 
   const whoAmI: ZooKeeperService["whoAmI"] = () =>
     request(

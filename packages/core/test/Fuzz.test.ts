@@ -8,9 +8,8 @@ import * as P from "../src/Protocol.ts"
 import { type Call, Connection } from "../src/internal/connection.ts"
 import { goldens } from "./fixtures/goldens.ts"
 import { formatReport, runFuzz } from "./utils/fuzz.ts"
+import { fromHex, int32 } from "./utils/bytes.ts"
 
-const fromHex = (h: string): Uint8Array => Uint8Array.from(h.match(/../g) ?? [], (b) => parseInt(b, 16))
-const int32 = (n: number): Array<number> => [(n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]
 
 /** A connection past its handshake, on a fake channel, with what it reported. */
 const connected = (maxFrame = P.DEFAULT_MAX_FRAME) => {

@@ -4,22 +4,11 @@ import { DecodeError, FrameDecoder, JuteReader, JuteWriter, OpCode } from "../sr
 import type { Stat } from "../src/Stat.ts"
 import { goldens, serverVersion } from "./fixtures/goldens.ts"
 import { prng } from "./utils/prng.ts"
+import { concat, fromHex, int32, toHex } from "./utils/bytes.ts"
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-const fromHex = (h: string): Uint8Array => Uint8Array.from(h.match(/../g) ?? [], (b) => parseInt(b, 16))
-const toHex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("")
-const int32 = (n: number): Array<number> => [(n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]
-const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
-}
 
 /** Asserts a decode succeeded and returns its value. */
 const ok = <A>(result: A | DecodeError, what = "decode"): A => {

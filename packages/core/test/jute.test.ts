@@ -1,10 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import { DecodeFailure, JuteReader, JuteWriter } from "../src/internal/jute.ts"
 import { prng } from "./utils/prng.ts"
+import { int32 } from "./utils/bytes.ts"
 
 const bytes = (...b: Array<number>): Uint8Array => Uint8Array.from(b)
 const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("")
-const int32 = (n: number): Array<number> => [(n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]
 
 /** Runs `f` and returns the DecodeFailure it throws; fails the test if it throws nothing or something else. */
 const failure = (f: () => unknown): DecodeFailure => {

@@ -8,7 +8,7 @@ import { CreateMode, type SessionEvent, type ZooKeeperService } from "@effect-zk
 import { FaultProxy } from "@effect-zk/node"
 import { FourLetterWord, ZooKeeperEnsemble } from "@effect-zk/server"
 import { Effect, Fiber, Option, Stream } from "effect"
-import { connectTo, eventually } from "./utils/TestZooKeeper.ts"
+import { connectTo, eventually, record } from "./utils/TestZooKeeper.ts"
 
 /** A fresh chroot on the ensemble: its path, to append to any of its connect strings. */
 const sandbox = (ensemble: ZooKeeperEnsemble.Ensemble) =>
@@ -37,16 +37,6 @@ const restartOnExit = (ensemble: ZooKeeperEnsemble.Ensemble, indices: ReadonlyAr
     )
   )
 
-/** Every session event from now on, stamped with the wall clock. */
-const record = (zk: ZooKeeperService) =>
-  Effect.gen(function*() {
-    const log: Array<SessionEvent & { readonly at: number }> = []
-    yield* Effect.forkChild(
-      Stream.runForEach(zk.sessionEvents, (event) => Effect.sync(() => log.push({ ...event, at: Date.now() }))),
-      { startImmediately: true }
-    )
-    return log
-  })
 
 const stateIs = (zk: ZooKeeperService, state: SessionEvent["state"]) => Effect.map(zk.state, (s) => s === state)
 

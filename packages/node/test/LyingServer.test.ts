@@ -10,7 +10,7 @@ import type { SessionEvent, ZooKeeperService } from "@effect-zk/core"
 import { ZooKeeperServer } from "@effect-zk/server"
 import { Cause, type Duration, Effect, Exit, Fiber, Option, Stream } from "effect"
 import * as LyingServer from "./utils/LyingServer.ts"
-import { connectTo, eventually, sandbox } from "./utils/TestZooKeeper.ts"
+import { connectTo, eventually, record, sandbox } from "./utils/TestZooKeeper.ts"
 
 /** Rejections and exceptions nobody handled while the test ran; checked at its end. */
 const watchUnhandled = Effect.acquireRelease(
@@ -35,15 +35,6 @@ const lyingInFront = (script: ReadonlyArray<LyingServer.Behaviour>) =>
     return { lying, servers: `${lying.address}${chroot}`, direct: servers }
   })
 
-/** Every session event from now on. */
-const record = (zk: ZooKeeperService) =>
-  Effect.gen(function*() {
-    const states: Array<SessionEvent["state"]> = []
-    yield* Effect.forkChild(Stream.runForEach(zk.sessionEvents, (e) => Effect.sync(() => states.push(e.state))), {
-      startImmediately: true
-    })
-    return states
-  })
 
 /** Runs a request to completion under a deadline: a request left hanging fails the test. */
 const settles = <A, E>(effect: Effect.Effect<A, E>, deadline: Duration.Input = "15 seconds") =>
@@ -83,7 +74,7 @@ layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "120 
         const other = yield* connectTo(direct)
         yield* other.create("/n", "real")
         const before = (yield* zk.clientId).sessionId
-        const states = yield* record(zk)
+        const events = yield* record(zk)
         const error = failure(yield* settles(zk.get("/n")))
         assert.strictEqual(error._tag, "ConnectionLoss")
         assert.match(error.detail ?? "", detail)
@@ -94,7 +85,7 @@ layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "120 
         // The next connection is honest: same session, requests work again.
         assert.strictEqual(new TextDecoder().decode((yield* settles(zk.get("/n")).pipe(Effect.flatten)).data), "real")
         assert.strictEqual((yield* zk.clientId).sessionId, before)
-        assert.deepStrictEqual(states, ["Disconnected", "Connected"])
+        assert.deepStrictEqual(events.map((e) => e.state), ["Disconnected", "Connected"])
         const log = yield* lying.log
         assert.strictEqual(log.length, 2)
         assert.isTrue(log[0]!.lied)
@@ -131,7 +122,7 @@ layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "120 
       const { lying, servers, direct } = yield* lyingInFront(["unwatchedNotification"])
       const zk = yield* connectTo(servers, SESSION)
       const other = yield* connectTo(direct)
-      const states = yield* record(zk)
+      const events = yield* record(zk)
       // The first request: the lie (four notifications for nobody) arrives just before its reply.
       const { stat, watch } = yield* settles(zk.existsW("/w")).pipe(Effect.flatten)
       assert.isTrue(Option.isNone(stat))
@@ -143,7 +134,7 @@ layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "120 
       assert.deepStrictEqual(yield* settles(Stream.runCollect(watch)).pipe(Effect.flatten), [{ type: "NodeCreated", path: "/w" }])
       assert.strictEqual(yield* zk.pendingWatches, 0)
       assert.strictEqual(yield* lying.accepted, 1, "no reconnect: the connection was never dropped")
-      assert.deepStrictEqual(states, [])
+      assert.deepStrictEqual(events.map((e) => e.state), [])
       assert.deepStrictEqual(unhandled, [])
     }))
 
@@ -203,14 +194,14 @@ layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "120 
       const { lying, servers, direct } = yield* lyingInFront(["replyWithoutRequest", "handshakeZeros"])
       const zk = yield* connectTo(servers, SESSION)
       const before = (yield* zk.clientId).sessionId
-      const states = yield* record(zk)
+      const events = yield* record(zk)
       const other = yield* connectTo(direct)
       yield* eventually(Effect.map(lying.accepted, (n) => n === 3), "10 seconds")
       yield* eventually(stateIs(zk, "Connected"), "10 seconds")
       yield* other.create("/r", "1")
       assert.strictEqual(new TextDecoder().decode((yield* settles(zk.get("/r")).pipe(Effect.flatten)).data), "1")
       assert.strictEqual((yield* zk.clientId).sessionId, before)
-      assert.notInclude(states, "Expired")
+      assert.notInclude(events.map((e) => e.state), "Expired")
       assert.deepStrictEqual(unhandled, [])
     }))
 

@@ -8,7 +8,7 @@ import { Acl, CreateMode, Perms, type SessionEvent, type ZooKeeperService } from
 import { FaultProxy } from "@effect-zk/node"
 import { FourLetterWord, ZooKeeperServer } from "@effect-zk/server"
 import { Effect, Exit, Fiber, Option, Redacted, Schedule, Stream } from "effect"
-import { connectTo, eventually, sandbox } from "./utils/TestZooKeeper.ts"
+import { connectTo, eventually, record, sandbox } from "./utils/TestZooKeeper.ts"
 
 const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes)
 
@@ -21,20 +21,12 @@ const proxied = Effect.gen(function*() {
   return { proxy, servers: `${proxy.address}${chroot}`, direct: servers, chroot }
 })
 
-/** Every session event from now on, stamped with the wall clock when it arrived. */
-const record = (zk: ZooKeeperService) =>
-  Effect.gen(function*() {
-    const log: Array<SessionEvent & { readonly at: number }> = []
-    // Started at once, so the subscription exists before the caller's next step.
-    yield* Effect.forkChild(
-      Stream.runForEach(zk.sessionEvents, (event) => Effect.sync(() => log.push({ ...event, at: Date.now() }))),
-      { startImmediately: true }
-    )
-    return {
-      states: () => log.map((e) => e.state),
-      at: (state: SessionEvent["state"]) => log.find((e) => e.state === state)?.at
-    }
-  })
+/** Session events from now on, with the states in order and when each first arrived. */
+const recording = (zk: ZooKeeperService) =>
+  Effect.map(record(zk), (log) => ({
+    states: () => log.map((e) => e.state),
+    at: (state: SessionEvent["state"]) => log.find((e) => e.state === state)?.at
+  }))
 
 const stateIs = (zk: ZooKeeperService, state: SessionEvent["state"]) => Effect.map(zk.state, (s) => s === state)
 
@@ -62,7 +54,7 @@ layer(ZooKeeperServer.layer({ tickTime: "4 seconds", minSessionTimeout: "1 secon
         yield* zk.create("/w", "1")
         const { watch } = yield* zk.getW("/w")
         const before = (yield* zk.clientId).sessionId
-        const events = yield* record(zk)
+        const events = yield* recording(zk)
         yield* zk.exists("/w") // the last bytes heard before the stall
         const stalledAt = Date.now()
         yield* proxy.setMode("pause")
@@ -94,7 +86,7 @@ layer(ZooKeeperServer.layer({ tickTime: "4 seconds", minSessionTimeout: "1 secon
         const data = yield* zk.getW("/eph")
         const missing = yield* zk.existsW("/missing")
         const children = yield* zk.childrenW("/")
-        const events = yield* record(zk)
+        const events = yield* recording(zk)
         yield* zk.exists("/eph") // the last bytes heard before the partition
         const partitionedAt = Date.now()
         yield* proxy.setMode("blackhole")
@@ -147,7 +139,7 @@ layer(ZooKeeperServer.layer({ tickTime: "4 seconds", minSessionTimeout: "1 secon
       Effect.gen(function*() {
         const { proxy, servers } = yield* proxied
         const zk = yield* connectTo(servers, { sessionTimeout: "10 seconds" })
-        const events = yield* record(zk)
+        const events = yield* recording(zk)
         yield* proxy.setMode("pause")
         yield* proxy.cut
         yield* eventually(stateIs(zk, "Disconnected"))

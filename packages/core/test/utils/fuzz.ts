@@ -20,6 +20,7 @@ import { type Call, Connection } from "../../src/internal/connection.ts"
 import type { JuteReader } from "../../src/internal/jute.ts"
 import { goldens } from "../fixtures/goldens.ts"
 import { prng } from "./prng.ts"
+import { concat, fromHex, toHex as hex, toHexCut, int32 } from "./bytes.ts"
 
 /** Options of {@link runFuzz}. */
 export interface FuzzOptions {
@@ -59,19 +60,7 @@ export interface FuzzReport {
 // ---------------------------------------------------------------------------------------------
 // Bytes
 
-const fromHex = (h: string): Uint8Array => Uint8Array.from(h.match(/../g) ?? [], (b) => parseInt(b, 16))
-const toHex = (b: Uint8Array, max = 96): string =>
-  Array.from(b.subarray(0, max), (x) => x.toString(16).padStart(2, "0")).join("") + (b.length > max ? "…" : "")
-const int32 = (n: number): Array<number> => [(n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]
-const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
-}
+const toHex = (b: Uint8Array): string => toHexCut(b, 96)
 
 // ---------------------------------------------------------------------------------------------
 // Decoders by opcode, as the ZooKeeper service reads each reply body
@@ -415,7 +404,7 @@ const streamCase = (g: Gen, i: number, report: FuzzReport, fail: Fail): void => 
       report.stream.frames++
       if (start < 0 || end < start || end > buf.length) fail(i, `frame [${start}, ${end}) outside its ${buf.length}-byte buffer`)
       if (end - start > maxFrame) fail(i, `a ${end - start}-byte frame passed maxFrame ${maxFrame}`)
-      if (!mutated) got.push(toHex(buf.subarray(start, end), Infinity))
+      if (!mutated) got.push(hex(buf.subarray(start, end)))
     })
     report.largestPartial = Math.max(report.largestPartial, partialOf(decoder))
     if (partialOf(decoder) > maxFrame) fail(i, `a ${partialOf(decoder)}-byte partial buffer passed maxFrame ${maxFrame}`)
@@ -428,7 +417,7 @@ const streamCase = (g: Gen, i: number, report: FuzzReport, fail: Fail): void => 
   // The oracle: an untouched stream whose frames all fit comes out exactly.
   if (!mutated && frames.every((f) => f.length - 4 <= maxFrame)) {
     report.stream.oracleRuns++
-    const expected = frames.map((f) => toHex(f.subarray(4), Infinity))
+    const expected = frames.map((f) => hex(f.subarray(4)))
     if (error !== undefined || got.join("|") !== expected.join("|")) fail(i, `clean stream decoded wrongly: ${error?.reason ?? "frames differ"}`)
   }
 }

@@ -3,20 +3,31 @@
  * in one file can run concurrently without seeing each other's nodes (kazoo's harness does the
  * same).
  */
-import { ZooKeeper, type ZooKeeperService } from "@effect-zk/core"
+import { type SessionEvent, ZooKeeper, type ZooKeeperService } from "@effect-zk/core"
 import { NodeZooKeeper } from "@effect-zk/node"
 import type { NodeZooKeeperConfig } from "@effect-zk/node/NodeZooKeeper"
 import { ZooKeeperServer } from "@effect-zk/server"
-import { Context, Duration, Effect, Layer, type Scope } from "effect"
+import { Context, Duration, Effect, Layer, LogLevel, References, type Scope, Stream } from "effect"
 
 let counter = 0
+
+/**
+ * Session logs in tests: errors only, unless a test asks for more itself or
+ * `ZK_TEST_LOG_LEVEL` (e.g. `Debug`) says otherwise; hundreds of sessions logging every
+ * Connected would bury the test report.
+ */
+const testLogLevel: LogLevel.LogLevel = LogLevel.values.find((l) => l === process.env["ZK_TEST_LOG_LEVEL"]) ?? "Error"
+
+const quiet = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(References.MinimumLogLevel, (level) =>
+    level === "Info" ? Effect.provideService(effect, References.MinimumLogLevel, testLogLevel) : effect)
 
 /** A session to `servers`, open for the current scope. */
 export const connectTo = (
   servers: string,
   config: Partial<NodeZooKeeperConfig> = {}
 ): Effect.Effect<ZooKeeperService, unknown, Scope.Scope> =>
-  Layer.build(NodeZooKeeper.layer({ sessionTimeout: "10 seconds", ...config, servers })).pipe(
+  quiet(Layer.build(NodeZooKeeper.layer({ sessionTimeout: "10 seconds", ...config, servers }))).pipe(
     Effect.map((context) => Context.get(context, ZooKeeper))
   )
 
@@ -49,4 +60,18 @@ export const eventually = <E, R>(
       if (Date.now() > deadline) return yield* Effect.fail(`condition not met within ${Duration.format(Duration.fromInputUnsafe(timeout))}`)
       yield* Effect.sleep("20 millis")
     }
+  })
+
+/**
+ * Every session event from now on, stamped with the wall clock when it arrived. The recorder
+ * starts at once, so its subscription exists before the caller's next step.
+ */
+export const record = (zk: ZooKeeperService) =>
+  Effect.gen(function*() {
+    const log: Array<SessionEvent & { readonly at: number }> = []
+    yield* Effect.forkChild(
+      Stream.runForEach(zk.sessionEvents, (event) => Effect.sync(() => log.push({ ...event, at: Date.now() }))),
+      { startImmediately: true }
+    )
+    return log
   })
