@@ -599,14 +599,28 @@ const makeService = (session: Session.Session, instrument: Observability.Instrum
   ): Parsed<{ readonly children: ReadonlyArray<string>; readonly stat: Stat }> =>
     err === 0 && r !== undefined ? { ok: true, value: Protocol.readChildren2Response(r), table: "child" } : { ok: false, code: err }
 
-  const exists: ZooKeeperService["exists"] = (path) =>
-    Effect.map(watchableRead(Protocol.OpCode.Exists, "exists", path, false, parseExists), (r) => r.value)
+  /** The same reads without a watch: no stream, no extra mapping on the hot path. */
+  const plainRead = <A>(
+    op: number,
+    opName: string,
+    path: string,
+    parse: (err: number, r: JuteReader | undefined) => Parsed<A>
+  ): Effect.Effect<A, ZkError> => {
+    const bad = badPath(opName, path)
+    if (bad !== undefined) return Effect.fail(bad)
+    const serverPath = session.serverPath(path)
+    return request(op, opName, path, (w) => Protocol.writePathWatch(w, serverPath, false), (err, r) => {
+      const parsed = parse(err, r)
+      return parsed.ok ? Exit.succeed(parsed.value) : Exit.fail(fromCode(parsed.code, opName, path))
+    })
+  }
+
+  const exists: ZooKeeperService["exists"] = (path) => plainRead(Protocol.OpCode.Exists, "exists", path, parseExists)
 
   const existsW: ZooKeeperService["existsW"] = (path) =>
     Effect.map(watchableRead(Protocol.OpCode.Exists, "existsW", path, true, parseExists), ({ value, watch }) => ({ stat: value, watch }))
 
-  const get: ZooKeeperService["get"] = (path) =>
-    Effect.map(watchableRead(Protocol.OpCode.GetData, "get", path, false, parseGet), (r) => r.value)
+  const get: ZooKeeperService["get"] = (path) => plainRead(Protocol.OpCode.GetData, "get", path, parseGet)
 
   const getW: ZooKeeperService["getW"] = (path) =>
     Effect.map(watchableRead(Protocol.OpCode.GetData, "getW", path, true, parseGet), ({ value, watch }) => ({ ...value, watch }))
@@ -627,7 +641,7 @@ const makeService = (session: Session.Session, instrument: Observability.Instrum
   }
 
   const children: ZooKeeperService["children"] = (path) =>
-    Effect.map(watchableRead(Protocol.OpCode.GetChildren2, "children", path, false, parseChildren), (r) => r.value)
+    plainRead(Protocol.OpCode.GetChildren2, "children", path, parseChildren)
 
   const childrenW: ZooKeeperService["childrenW"] = (path) =>
     Effect.map(

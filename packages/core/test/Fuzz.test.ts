@@ -21,6 +21,7 @@ const connected = (maxFrame = P.DEFAULT_MAX_FRAME) => {
     maxFrame,
     maxRequest: P.SERVER_MAX_FRAME,
     nextXid: () => ++xid,
+    stampCalls: false,
     events: {
       onNotification: (e) => seen.notifications.push(e),
       onAuthReply: () => {},
@@ -119,6 +120,7 @@ describe("fuzz (issue 7)", () => {
         maxFrame: P.DEFAULT_MAX_FRAME,
         maxRequest: P.SERVER_MAX_FRAME,
         nextXid: () => 1,
+        stampCalls: false,
         events: { onNotification: () => {}, onAuthReply: () => {}, onClosed: () => {} }
       })
       conn.attach({ write: () => {}, close: () => {} })

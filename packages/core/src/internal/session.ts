@@ -198,6 +198,7 @@ export class Session {
       maxFrame: this.options.maxFrame,
       maxRequest: this.options.maxRequest,
       nextXid: this.nextXid,
+      stampCalls: this.options.requestTimeout !== undefined,
       events: {
         onNotification: (event) => this.onNotification(event),
         onAuthReply: (err) => this.onAuthReply(err),

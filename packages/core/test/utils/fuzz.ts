@@ -442,6 +442,7 @@ const connectionCase = (g: Gen, i: number, report: FuzzReport, fail: Fail): void
     maxFrame,
     maxRequest: P.SERVER_MAX_FRAME,
     nextXid,
+    stampCalls: false,
     events: {
       onNotification: (event) => {
         notifications++
