@@ -459,13 +459,27 @@ const makeService = (session: Session.Session, instrument: Observability.Instrum
     return detail === undefined ? undefined : new BadArguments({ op, path, detail })
   }
 
-  /** A request whose body is just the (validated, chrooted) path: getACL, sync, getAllChildrenNumber. */
-  const pathRequest = <A>(op: number, opName: string, path: string, read: (r: JuteReader) => A): Effect.Effect<A, ZkError> => {
-    const bad = badPath(opName, path)
+  /**
+   * A request about one node: the path is validated (with `extra`, e.g. a version check), put
+   * under the chroot, and handed to `write` and `onReply` as the server path.
+   */
+  const atPath = <A>(
+    op: number,
+    opName: string,
+    path: string,
+    write: (w: JuteWriter, serverPath: string) => void,
+    onReply: (err: number, r: JuteReader | undefined, serverPath: string) => Exit.Exit<A, ZkError>,
+    extra?: ZkError
+  ): Effect.Effect<A, ZkError> => {
+    const bad = badPath(opName, path) ?? extra
     if (bad !== undefined) return Effect.fail(bad)
     const serverPath = session.serverPath(path)
-    return request(op, opName, path, (w) => Protocol.writePath(w, serverPath), decoded(opName, path, read))
+    return request(op, opName, path, (w) => write(w, serverPath), (err, r) => onReply(err, r, serverPath))
   }
+
+  /** A request whose body is just the path: getACL, sync, getAllChildrenNumber. */
+  const pathRequest = <A>(op: number, opName: string, path: string, read: (r: JuteReader) => A): Effect.Effect<A, ZkError> =>
+    atPath(op, opName, path, Protocol.writePath, decoded(opName, path, read))
 
   const badVersion = (op: string, path: string, version: number): BadArguments | undefined =>
     Number.isInteger(version) && version >= -1 && version <= 0x7fffffff
@@ -537,15 +551,13 @@ const makeService = (session: Session.Session, instrument: Observability.Instrum
 
   const del: ZooKeeperService["delete"] = (path, options) => {
     const version = options?.version ?? -1
-    const bad = badPath("delete", path) ?? badVersion("delete", path, version)
-    if (bad !== undefined) return Effect.fail(bad)
-    const serverPath = session.serverPath(path)
-    return request(
+    return atPath(
       Protocol.OpCode.Delete,
       "delete",
       path,
-      (w) => Protocol.writePathVersion(w, serverPath, version),
-      decoded("delete", path, () => undefined)
+      (w, serverPath) => Protocol.writePathVersion(w, serverPath, version),
+      decoded("delete", path, () => undefined),
+      badVersion("delete", path, version)
     )
   }
 
@@ -560,27 +572,18 @@ const makeService = (session: Session.Session, instrument: Observability.Instrum
     path: string,
     setWatch: boolean,
     parse: (err: number, r: JuteReader | undefined) => Parsed<A>
-  ): Effect.Effect<{ readonly value: A; readonly watch: Stream.Stream<WatchEvent, ZkError> }, ZkError> => {
-    const bad = badPath(opName, path)
-    if (bad !== undefined) return Effect.fail(bad)
-    const serverPath = session.serverPath(path)
-    return request(
-      op,
-      opName,
-      path,
-      (w) => Protocol.writePathWatch(w, serverPath, setWatch),
-      (err, r) => {
-        const parsed = parse(err, r)
-        if (!parsed.ok) return Exit.fail(fromCode(parsed.code, opName, path))
-        if (!setWatch) return Exit.succeed({ value: parsed.value, watch: Stream.empty })
-        const watch = watchStream(parsed.table, serverPath, session.watches.add(parsed.table, serverPath))
-        // ZooKeeper 3.8 keeps one watch mode per (path, table): this standard watch just replaced
-        // a persistent one at the same path. Re-adding it restores both (fixed in 3.9).
-        for (const mode of session.watches.persistentModesAt(serverPath)) sendAddWatch(serverPath, mode)
-        return Exit.succeed({ value: parsed.value, watch })
-      }
-    )
-  }
+  ): Effect.Effect<{ readonly value: A; readonly watch: Stream.Stream<WatchEvent, ZkError> }, ZkError> =>
+    atPath(op, opName, path, (w, serverPath) => Protocol.writePathWatch(w, serverPath, setWatch), (err, r, serverPath) => {
+      const parsed = parse(err, r)
+      if (!parsed.ok) return Exit.fail(fromCode(parsed.code, opName, path))
+      if (!setWatch) return Exit.succeed({ value: parsed.value, watch: Stream.empty })
+      const watch = watchStream(parsed.table, serverPath, session.watches.add(parsed.table, serverPath))
+      // ZooKeeper 3.8 keeps one watch mode per (path, table): this standard watch just replaced
+      // a persistent one at the same path. Re-adding it restores both (fixed in 3.9).
+      for (const mode of session.watches.persistentModesAt(serverPath)) sendAddWatch(serverPath, mode)
+      return Exit.succeed({ value: parsed.value, watch })
+    })
+
 
   /** NoNode is a result of exists, not an error, and still leaves a watch (for the create). */
   const parseExists = (err: number, r: JuteReader | undefined): Parsed<Option.Option<Stat>> =>
@@ -605,15 +608,11 @@ const makeService = (session: Session.Session, instrument: Observability.Instrum
     opName: string,
     path: string,
     parse: (err: number, r: JuteReader | undefined) => Parsed<A>
-  ): Effect.Effect<A, ZkError> => {
-    const bad = badPath(opName, path)
-    if (bad !== undefined) return Effect.fail(bad)
-    const serverPath = session.serverPath(path)
-    return request(op, opName, path, (w) => Protocol.writePathWatch(w, serverPath, false), (err, r) => {
+  ): Effect.Effect<A, ZkError> =>
+    atPath(op, opName, path, (w, serverPath) => Protocol.writePathWatch(w, serverPath, false), (err, r) => {
       const parsed = parse(err, r)
       return parsed.ok ? Exit.succeed(parsed.value) : Exit.fail(fromCode(parsed.code, opName, path))
     })
-  }
 
   const exists: ZooKeeperService["exists"] = (path) => plainRead(Protocol.OpCode.Exists, "exists", path, parseExists)
 
@@ -627,16 +626,14 @@ const makeService = (session: Session.Session, instrument: Observability.Instrum
 
   const set: ZooKeeperService["set"] = (path, data, options) => {
     const version = options?.version ?? -1
-    const bad = badPath("set", path) ?? badVersion("set", path, version)
-    if (bad !== undefined) return Effect.fail(bad)
-    const serverPath = session.serverPath(path)
     const bytes = toBytes(data)
-    return request(
+    return atPath(
       Protocol.OpCode.SetData,
       "set",
       path,
-      (w) => Protocol.writeSetDataRequest(w, serverPath, bytes, version),
-      decoded("set", path, Protocol.readStat)
+      (w, serverPath) => Protocol.writeSetDataRequest(w, serverPath, bytes, version),
+      decoded("set", path, Protocol.readStat),
+      badVersion("set", path, version)
     )
   }
 
@@ -654,17 +651,15 @@ const makeService = (session: Session.Session, instrument: Observability.Instrum
 
   const setAcl: ZooKeeperService["setAcl"] = (path, acl, options) => {
     const version = options?.version ?? -1
-    const bad = badPath("setAcl", path) ?? badVersion("setAcl", path, version)
-    if (bad !== undefined) return Effect.fail(bad)
     const aclError = Acl.validate(acl)
-    if (aclError !== undefined) return Effect.fail(fromCode(ErrorCode.InvalidACL, "setAcl", path, aclError))
-    const serverPath = session.serverPath(path)
-    return request(
+    return atPath(
       Protocol.OpCode.SetACL,
       "setAcl",
       path,
-      (w) => Protocol.writeSetACLRequest(w, serverPath, acl, version),
-      decoded("setAcl", path, Protocol.readStat)
+      (w, serverPath) => Protocol.writeSetACLRequest(w, serverPath, acl, version),
+      decoded("setAcl", path, Protocol.readStat),
+      badVersion("setAcl", path, version) ??
+        (aclError === undefined ? undefined : fromCode(ErrorCode.InvalidACL, "setAcl", path, aclError))
     )
   }
 
@@ -874,22 +869,18 @@ const makeService = (session: Session.Session, instrument: Observability.Instrum
     for (const mode of w.persistentModesAt(serverPath)) sendAddWatch(serverPath, mode)
   }
 
-  const watcherRequest = (op: number, opName: string, path: string, kind: WatchKind, onOk: (serverPath: string) => void) => {
-    const bad = badPath(opName, path)
-    if (bad !== undefined) return Effect.fail(bad)
-    const serverPath = session.serverPath(path)
-    return request(
+  const watcherRequest = (op: number, opName: string, path: string, kind: WatchKind, onOk: (serverPath: string) => void) =>
+    atPath(
       op,
       opName,
       path,
-      (w) => Protocol.writeWatcherRequest(w, serverPath, watcherType[kind]),
-      (err, _r): Exit.Exit<void, ZkError> => {
+      (w, serverPath) => Protocol.writeWatcherRequest(w, serverPath, watcherType[kind]),
+      (err, _r, serverPath): Exit.Exit<void, ZkError> => {
         if (err !== 0) return Exit.fail(fromCode(err, opName, path))
         onOk(serverPath)
         return Exit.void
       }
     )
-  }
 
   const removeWatches: ZooKeeperService["removeWatches"] = (path, kind) =>
     watcherRequest(Protocol.OpCode.RemoveWatches, "removeWatches", path, kind, (serverPath) => {
