@@ -7,7 +7,7 @@
 import { ZooKeeper, type ZooKeeperService, CreateMode } from "@effect-zk/core"
 import { NodeZooKeeper } from "@effect-zk/node"
 import { FourLetterWord, ZooKeeperServer } from "@effect-zk/server"
-import { Cause, Console, Context, Effect, Exit, Fiber, Layer, Option, type Scope, Stream } from "effect"
+import { Cause, Console, Context, Effect, Exit, Fiber, Layer, Option, References, type Scope, Stream } from "effect"
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes)
 const step = (title: string) => Console.log(`\n== ${title}`)
@@ -59,7 +59,11 @@ const program = Effect.gen(function*() {
   yield* Console.log(`children after it closed: ${after.length === 0 ? "(none)" : after.join(", ")}`)
 
   yield* step("closing")
-}).pipe(Effect.scoped)
+}).pipe(
+  Effect.scoped,
+  // Sessions log their state changes through Effect's logger; the tour prints its own story.
+  Effect.provideService(References.MinimumLogLevel, "Warn")
+)
 
 const exit = await Effect.runPromiseExit(program)
 if (Exit.isFailure(exit)) {
