@@ -10,7 +10,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Sasl from "@effect-zk/core/Sasl"
 import { ZooKeeperServer } from "@effect-zk/server"
 import { Effect, Redacted, Result, type Scope } from "effect"
-import * as net from "node:net"
+import { connect, connectRequest, frames, Reader, Writer } from "../../server/test/utils/rawJute.ts"
 
 const OP_CREATE = 1
 const OP_GET_DATA = 4
@@ -18,71 +18,6 @@ const OP_SASL = 102
 const OP_WHO_AM_I = 107
 const AUTH_FAILED = -115
 const NO_AUTH = -102
-
-/** A jute record under construction; `frame()` adds the length prefix. */
-class Writer {
-  private readonly parts: Array<Buffer> = []
-  int(n: number): this {
-    const b = Buffer.alloc(4)
-    b.writeInt32BE(n)
-    this.parts.push(b)
-    return this
-  }
-  long(n: bigint): this {
-    const b = Buffer.alloc(8)
-    b.writeBigInt64BE(n)
-    this.parts.push(b)
-    return this
-  }
-  bool(v: boolean): this {
-    this.parts.push(Buffer.from([v ? 1 : 0]))
-    return this
-  }
-  buffer(b: Uint8Array | null): this {
-    if (b === null) return this.int(-1)
-    this.int(b.length)
-    this.parts.push(Buffer.from(b))
-    return this
-  }
-  string(s: string): this {
-    return this.buffer(Buffer.from(s, "utf8"))
-  }
-  frame(): Buffer {
-    const body = Buffer.concat(this.parts)
-    const len = Buffer.alloc(4)
-    len.writeInt32BE(body.length)
-    return Buffer.concat([len, body])
-  }
-}
-
-/** Reads jute values off one frame. */
-class Reader {
-  private offset = 0
-  private readonly bytes: Buffer
-  constructor(bytes: Buffer) {
-    this.bytes = bytes
-  }
-  int(): number {
-    const n = this.bytes.readInt32BE(this.offset)
-    this.offset += 4
-    return n
-  }
-  long(): bigint {
-    const n = this.bytes.readBigInt64BE(this.offset)
-    this.offset += 8
-    return n
-  }
-  buffer(): Buffer | null {
-    const len = this.int()
-    if (len < 0) return null
-    const b = this.bytes.subarray(this.offset, this.offset + len)
-    this.offset += len
-    return b
-  }
-  string(): string {
-    return (this.buffer() ?? Buffer.alloc(0)).toString("utf8")
-  }
-}
 
 interface Reply {
   readonly xid: number
@@ -102,45 +37,13 @@ const openSession = (port: number): Effect.Effect<RawSession, Error, Scope.Scope
   Effect.acquireRelease(
     Effect.tryPromise({
       try: async () => {
-        const socket = net.connect({ host: "127.0.0.1", port })
-        let pending = Buffer.alloc(0)
-        const frames: Array<Buffer> = []
-        const waiting: Array<(frame: Buffer | Error) => void> = []
-        let failure: Error | undefined
+        const socket = await connect(port)
         const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()))
-        const deliver = (frame: Buffer | Error) => {
-          const waiter = waiting.shift()
-          if (waiter) waiter(frame)
-          else if (frame instanceof Buffer) frames.push(frame)
-        }
-        socket.on("data", (chunk: Buffer) => {
-          pending = Buffer.concat([pending, chunk])
-          while (pending.length >= 4 && pending.length >= 4 + pending.readInt32BE(0)) {
-            const len = pending.readInt32BE(0)
-            deliver(pending.subarray(4, 4 + len))
-            pending = pending.subarray(4 + len)
-          }
-        })
-        const fail = (e: Error) => {
-          failure = e
-          for (const w of waiting.splice(0)) w(e)
-        }
-        socket.on("error", fail)
-        socket.on("close", () => fail(new Error("connection closed by the server")))
-        const next = (): Promise<Buffer> => {
-          const frame = frames.shift()
-          if (frame) return Promise.resolve(frame)
-          if (failure) return Promise.reject(failure)
-          return new Promise((resolve, reject) => waiting.push((f) => (f instanceof Error ? reject(f) : resolve(f))))
-        }
-        await new Promise<void>((resolve, reject) => {
-          socket.once("connect", () => resolve())
-          socket.once("error", reject)
-        })
-        socket.write(new Writer().int(0).long(0n).int(10_000).long(0n).buffer(Buffer.alloc(16)).bool(false).frame())
-        const connect = new Reader(await next())
-        connect.int()
-        if (connect.int() <= 0) throw new Error("session refused")
+        const next = frames(socket)
+        socket.write(connectRequest())
+        const response = new Reader(await next())
+        response.int()
+        if (response.int() <= 0) throw new Error("session refused")
         let xid = 0
         const call = async (type: number, body: (w: Writer) => Writer): Promise<Reply> => {
           xid += 1

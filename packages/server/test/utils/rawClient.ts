@@ -4,87 +4,12 @@
  * TCP connection. Record layouts follow zookeeper.jute; everything is big-endian.
  */
 import { Effect, type Scope } from "effect"
-import * as net from "node:net"
+import { connect, connectRequest, frames, Writer } from "./rawJute.ts"
 
 const OP_CREATE = 1
 const OP_GET_DATA = 4
 const OP_CLOSE = -11
 const PERM_ALL = 31
-
-class Writer {
-  private readonly parts: Array<Buffer> = []
-  int(n: number): this {
-    const b = Buffer.alloc(4)
-    b.writeInt32BE(n)
-    this.parts.push(b)
-    return this
-  }
-  long(n: bigint): this {
-    const b = Buffer.alloc(8)
-    b.writeBigInt64BE(n)
-    this.parts.push(b)
-    return this
-  }
-  bool(v: boolean): this {
-    this.parts.push(Buffer.from([v ? 1 : 0]))
-    return this
-  }
-  buffer(b: Uint8Array): this {
-    this.int(b.length)
-    this.parts.push(Buffer.from(b))
-    return this
-  }
-  string(s: string): this {
-    return this.buffer(Buffer.from(s, "utf8"))
-  }
-  frame(): Buffer {
-    const body = Buffer.concat(this.parts)
-    const len = Buffer.alloc(4)
-    len.writeInt32BE(body.length)
-    return Buffer.concat([len, body])
-  }
-}
-
-/** Reads length-prefixed frames off a socket, in order. */
-const frames = (socket: net.Socket) => {
-  let pending = Buffer.alloc(0)
-  const ready: Array<Buffer> = []
-  const waiting: Array<{ resolve: (b: Buffer) => void; reject: (e: Error) => void }> = []
-  let failure: Error | undefined
-  const pump = () => {
-    while (pending.length >= 4 && pending.length >= 4 + pending.readInt32BE(0)) {
-      const len = pending.readInt32BE(0)
-      const frame = pending.subarray(4, 4 + len)
-      pending = pending.subarray(4 + len)
-      const waiter = waiting.shift()
-      if (waiter) waiter.resolve(frame)
-      else ready.push(frame)
-    }
-  }
-  const fail = (e: Error) => {
-    failure = e
-    for (const w of waiting.splice(0)) w.reject(e)
-  }
-  socket.on("data", (chunk: Buffer) => {
-    pending = Buffer.concat([pending, chunk])
-    pump()
-  })
-  socket.on("error", fail)
-  socket.on("close", () => fail(new Error("connection closed by the server")))
-  return (): Promise<Buffer> => {
-    const next = ready.shift()
-    if (next) return Promise.resolve(next)
-    if (failure) return Promise.reject(failure)
-    return new Promise((resolve, reject) => waiting.push({ resolve, reject }))
-  }
-}
-
-const connect = (port: number): Promise<net.Socket> =>
-  new Promise((resolve, reject) => {
-    const socket = net.connect({ host: "127.0.0.1", port })
-    socket.once("connect", () => resolve(socket))
-    socket.once("error", reject)
-  })
 
 /** Opens a session, runs `ops`, closes the session. */
 const withSession = async <A>(
@@ -94,7 +19,7 @@ const withSession = async <A>(
   const socket = await connect(port)
   const next = frames(socket)
   try {
-    socket.write(new Writer().int(0).long(0n).int(10_000).long(0n).buffer(Buffer.alloc(16)).bool(false).frame())
+    socket.write(connectRequest())
     const connectResponse = await next()
     if (connectResponse.readInt32BE(4) <= 0) throw new Error("session refused (timeout 0)")
     let xid = 0
@@ -144,7 +69,7 @@ export const holdSession = (port: number, timeoutMillis = 30_000): Effect.Effect
       try: async () => {
         const socket = await connect(port)
         const next = frames(socket)
-        socket.write(new Writer().int(0).long(0n).int(timeoutMillis).long(0n).buffer(Buffer.alloc(16)).bool(false).frame())
+        socket.write(connectRequest(timeoutMillis))
         await next()
         return socket
       },
