@@ -6,6 +6,7 @@
  *
  * @internal
  */
+import { pad, rotl } from "./digest.ts"
 
 // Per-round left-rotation amounts (RFC 1321 §3.4).
 const S: ReadonlyArray<number> = [
@@ -36,19 +37,9 @@ const T = Int32Array.from([
   0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391
 ].map((x) => x | 0))
 
-const rotl = (x: number, n: number): number => (x << n) | (x >>> (32 - n))
-
 /** The 16-byte MD5 digest of `data`. */
 export const md5 = (data: Uint8Array): Uint8Array => {
-  // Pad: 0x80, zeros, then the bit length as a 64-bit little-endian integer, to a multiple of 64.
-  const blocks = Math.ceil((data.length + 9) / 64)
-  const buf = new Uint8Array(blocks * 64)
-  buf.set(data)
-  buf[data.length] = 0x80
-  const view = new DataView(buf.buffer)
-  const bits = data.length * 8
-  view.setUint32(buf.length - 8, bits >>> 0, true)
-  view.setUint32(buf.length - 4, Math.floor(bits / 0x100000000), true)
+  const { buf, view } = pad(data, true)
 
   let a0 = 0x67452301
   let b0 = 0xefcdab89 | 0

@@ -5,19 +5,11 @@
  * @internal
  */
 
-const rotl = (x: number, n: number): number => (x << n) | (x >>> (32 - n))
+import { pad, rotl } from "./digest.ts"
 
 /** The 20-byte SHA-1 digest of `data`. */
 export const sha1 = (data: Uint8Array): Uint8Array => {
-  // Pad: 0x80, zeros, then the bit length as a 64-bit big-endian integer, to a multiple of 64.
-  const blocks = Math.ceil((data.length + 9) / 64)
-  const buf = new Uint8Array(blocks * 64)
-  buf.set(data)
-  buf[data.length] = 0x80
-  const view = new DataView(buf.buffer)
-  const bits = data.length * 8
-  view.setUint32(buf.length - 8, Math.floor(bits / 0x100000000))
-  view.setUint32(buf.length - 4, bits >>> 0)
+  const { buf, view } = pad(data, false)
 
   let h0 = 0x67452301
   let h1 = 0xefcdab89
