@@ -296,6 +296,33 @@ export const parseCons = (text: string): ReadonlyArray<ClientConnection> =>
   text.split("\n").flatMap((line) => Option.toArray(parseConnectionLine(line)))
 
 /**
+ * Parses a `wchc` answer: for each session (hex id, e.g. `0x1000a2b3c4d0000`), the server
+ * paths it watches. One-shot and persistent watches are listed alike.
+ *
+ * @example
+ * ```ts
+ * parseWchc("0x1000a2b3c4d0000\n\t/app/config\n")
+ * // Map { "0x1000a2b3c4d0000" => ["/app/config"] }
+ * ```
+ *
+ * @since 0.1.0
+ * @category parsers
+ */
+export const parseWchc = (text: string): ReadonlyMap<string, ReadonlyArray<string>> => {
+  const out = new Map<string, Array<string>>()
+  let paths: Array<string> | undefined
+  for (const line of text.split("\n")) {
+    if (/^0x[0-9a-fA-F]+$/.test(line.trim()) && !line.startsWith("\t")) {
+      paths = []
+      out.set(line.trim().toLowerCase(), paths)
+    } else if (line.startsWith("\t") && paths !== undefined) {
+      paths.push(line.slice(1).trimEnd())
+    }
+  }
+  return out
+}
+
+/**
  * Parses a `stat` answer; `None` when the server is not serving.
  *
  * @since 0.1.0
@@ -422,6 +449,16 @@ export const wchs = (target: Target, options?: SendOptions): Effect.Effect<Watch
       onSome: Effect.succeed
     }))
 }
+
+/**
+ * `wchc`: the paths each session watches, by session id in hex (see {@link parseWchc}).
+ * Useful to know that a watch is in place on the server before making the change it waits for.
+ *
+ * @since 0.1.0
+ * @category words
+ */
+export const wchc = (target: Target, options?: SendOptions): Effect.Effect<ReadonlyMap<string, ReadonlyArray<string>>, FourLetterWordError> =>
+  parsed(target, "wchc", options, parseWchc)
 
 /**
  * `isro`: true when the server runs in read-only mode (`ro`), false when read-write (`rw`).

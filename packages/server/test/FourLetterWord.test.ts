@@ -70,6 +70,12 @@ describe("FourLetterWord parsers", () => {
     )
     assert.isTrue(Option.isNone(FourLetterWord.parseWchs("garbage")))
   })
+
+  it("wchc", () => {
+    const watches = FourLetterWord.parseWchc("0x1000A2B3C4D0000\n\t/a\n\t/a/b\n0x2\n\t/c\n\n")
+    assert.deepStrictEqual([...watches.entries()], [["0x1000a2b3c4d0000", ["/a", "/a/b"]], ["0x2", ["/c"]]])
+    assert.strictEqual(FourLetterWord.parseWchc("").size, 0)
+  })
 })
 
 describe("FourLetterWord.send", () => {
