@@ -49,7 +49,8 @@ export const typeFromCode = (code: number): WatchEventType | undefined => byCode
 /**
  * Emitted by persistent watch streams (`addWatch`) after the session reconnected. The server
  * re-arms persistent watches but does not replay what changed while the client was away, so a
- * consumer that caches state should re-read it now.
+ * consumer that caches state should re-read it now. It arrives only once the watch is armed
+ * again on the server, so nothing changed after it can be missed.
  *
  * @since 0.1.0
  * @category models

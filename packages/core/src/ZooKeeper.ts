@@ -253,8 +253,9 @@ export interface ZooKeeperService {
    * A persistent watch (ZooKeeper 3.6+): every event on `path`, or with `recursive` on `path`
    * and all its descendants (recursive watches never see NodeChildrenChanged). Registered when
    * the stream starts; the server-side watch is removed when the stream's scope closes. After a
-   * reconnect the stream emits `{ type: "Resync" }`: the server does not replay what changed
-   * meanwhile. A consumer more than `bufferSize` (default 1024) events behind fails the stream
+   * reconnect the stream emits `{ type: "Resync" }` once the server has the watch back: the
+   * server does not replay what changed meanwhile, and every change after the Resync is
+   * reported, so re-reading on Resync misses nothing. A consumer more than `bufferSize` (default 1024) events behind fails the stream
    * with `WatchOverflow`; events are never dropped silently.
    */
   readonly addWatch: (

@@ -12,7 +12,7 @@ import { assert, layer } from "@effect/vitest"
 import { Acl, CreateMode, Op, Perms, type ZooKeeperService } from "@effect-zk/core"
 import { FourLetterWord, ZooKeeperServer } from "@effect-zk/server"
 import { Cause, Effect, Fiber, Logger, Option, Redacted, References, Stream } from "effect"
-import { connectTo, eventually, sandbox } from "./utils/TestZooKeeper.ts"
+import { chrootOf, connectTo, eventually, sandbox } from "./utils/TestZooKeeper.ts"
 
 type Mistake = readonly [label: string, effect: Effect.Effect<unknown, unknown>]
 
@@ -212,7 +212,7 @@ layer(ZooKeeperServer.layer(), { timeout: "120 seconds", excludeTestServices: tr
   it.effect("data beyond the server's jute.maxbuffer: BadArguments, nothing sent; a frame of exactly the limit is accepted", () =>
     Effect.gen(function*() {
       const { zk, servers } = yield* quiet
-      const chroot = servers.slice(servers.indexOf("/"))
+      const chroot = chrootOf(servers)
       yield* zk.create("/big", "")
       // setData's frame body: header 8, path 4 + length, data 4 + length, version 4.
       const fits = MAX_BUFFER - 8 - (4 + new TextEncoder().encode(`${chroot}/big`).length) - 4 - 4

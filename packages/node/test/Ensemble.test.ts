@@ -127,6 +127,10 @@ layer(
 
       yield* restartOnExit(ensemble, down)
       yield* Effect.forEach(down, (i) => ensemble.stop(i), { concurrency: "unbounded", discard: true })
+      // A surviving leader notices the lost quorum only after syncLimit ticks and serves (and may
+      // take the session back) until then; the test starts once it has stepped down.
+      const survivor = ensemble.members.find((_, i) => !down.includes(i))!
+      yield* eventually(FourLetterWord.srvr(survivor.port).pipe(Effect.map(Option.isNone), Effect.orElseSucceed(() => false)), "30 seconds")
       yield* eventually(stateIs(zk, "Disconnected"))
       const waiting = yield* Effect.forkChild(zk.create("/during", "x"), { startImmediately: true })
       // The survivor accepts connections and closes them while it has no quorum.

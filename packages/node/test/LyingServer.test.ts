@@ -10,7 +10,7 @@ import type { SessionEvent, ZooKeeperService } from "@effect-zk/core"
 import { ZooKeeperServer } from "@effect-zk/server"
 import { Cause, type Duration, Effect, Exit, Fiber, Option, Stream } from "effect"
 import * as LyingServer from "./utils/LyingServer.ts"
-import { connectTo, eventually, record, sandbox } from "./utils/TestZooKeeper.ts"
+import { chrootOf, connectTo, eventually, record, sandbox } from "./utils/TestZooKeeper.ts"
 
 /** Rejections and exceptions nobody handled while the test ran; checked at its end. */
 const watchUnhandled = Effect.acquireRelease(
@@ -31,7 +31,7 @@ const lyingInFront = (script: ReadonlyArray<LyingServer.Behaviour>) =>
     const servers = yield* sandbox
     const server = yield* ZooKeeperServer.ZooKeeperServer
     const lying = yield* LyingServer.make({ script, backend: { host: "127.0.0.1", port: server.port } })
-    const chroot = servers.slice(servers.indexOf("/"))
+    const chroot = chrootOf(servers)
     return { lying, servers: `${lying.address}${chroot}`, direct: servers }
   })
 

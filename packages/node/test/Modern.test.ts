@@ -7,7 +7,7 @@ import { Acl, CreateMode, Op, Perms } from "@effect-zk/core"
 import { FaultProxy } from "@effect-zk/node"
 import { FourLetterWord, ZooKeeperServer } from "@effect-zk/server"
 import { Effect, Fiber, Metric, Option, Queue, Redacted, Stream, Tracer } from "effect"
-import { client, connectTo, eventually, sandbox } from "./utils/TestZooKeeper.ts"
+import { chrootOf, client, connectTo, eventually, sandbox, watchedOnServer } from "./utils/TestZooKeeper.ts"
 
 const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes)
 
@@ -112,7 +112,7 @@ layer(ZooKeeperServer.layer(), { timeout: "60 seconds", excludeTestServices: tru
           Effect.scoped
         )
       )
-      yield* eventually(Effect.map(FourLetterWord.wchs(server.port), (w) => w.totalWatches >= 1))
+      yield* watchedOnServer(server.port, zk, `${chrootOf(servers)}/p`)
       yield* other.create("/p", "1")
       yield* other.set("/p", "2")
       yield* other.create("/p/child")
@@ -142,7 +142,7 @@ layer(ZooKeeperServer.layer(), { timeout: "60 seconds", excludeTestServices: tru
       const collected = yield* Effect.forkChild(
         zk.addWatch("/tree", { recursive: true }).pipe(Stream.take(4), Stream.runCollect)
       )
-      yield* Effect.sleep("100 millis")
+      yield* watchedOnServer((yield* ZooKeeperServer.ZooKeeperServer).port, zk, `${chrootOf(servers)}/tree`)
       yield* other.create("/tree/a")
       yield* other.create("/tree/a/b", "x")
       yield* other.set("/tree/a/b", "y")
@@ -159,7 +159,7 @@ layer(ZooKeeperServer.layer(), { timeout: "60 seconds", excludeTestServices: tru
   it.effect("persistent watches survive a reconnect (SetWatches2) and announce it with Resync", () =>
     Effect.gen(function*() {
       const servers = yield* sandbox
-      const chroot = servers.slice(servers.indexOf("/"))
+      const chroot = chrootOf(servers)
       const server = yield* ZooKeeperServer.ZooKeeperServer
       const proxy = yield* FaultProxy.make({ host: "127.0.0.1", port: server.port })
       const zk = yield* connectTo(`${proxy.address}${chroot}`)
@@ -169,11 +169,16 @@ layer(ZooKeeperServer.layer(), { timeout: "60 seconds", excludeTestServices: tru
       yield* Effect.forkChild(
         Effect.scoped(zk.addWatch("/kept", { recursive: true }).pipe(Stream.runForEach((e) => Queue.offer(received, `${e.type} ${e.path}`))))
       )
-      yield* Effect.sleep("100 millis")
+      yield* watchedOnServer(server.port, zk, `${chroot}/kept`)
       yield* other.set("/kept", "before")
       assert.strictEqual(yield* Queue.take(received), "NodeDataChanged /kept")
+      // A slow link from here on: SetWatches2 reaches the server well after the ConnectResponse
+      // reached the client, so a Resync sent on reconnect rather than on the re-arm shows.
+      yield* proxy.setDelay(400)
       yield* proxy.cut
       assert.strictEqual(yield* Queue.take(received), "Resync /kept")
+      // Resync means armed: the server already holds the watch, so the change below cannot slip by.
+      assert.include((yield* FourLetterWord.wchc(server.port)).get((yield* zk.clientId).hex) ?? [], `${chroot}/kept`)
       yield* other.create("/kept/after")
       assert.strictEqual(yield* Queue.take(received), "NodeCreated /kept/after")
     }))
@@ -181,7 +186,7 @@ layer(ZooKeeperServer.layer(), { timeout: "60 seconds", excludeTestServices: tru
   it.effect("updateServers moves a live session only when its server is no longer listed", () =>
     Effect.gen(function*() {
       const servers = yield* sandbox
-      const chroot = servers.slice(servers.indexOf("/"))
+      const chroot = chrootOf(servers)
       const server = yield* ZooKeeperServer.ZooKeeperServer
       const a = yield* FaultProxy.make({ host: "127.0.0.1", port: server.port })
       const b = yield* FaultProxy.make({ host: "127.0.0.1", port: server.port })
@@ -213,7 +218,7 @@ layer(ZooKeeperServer.layer(), { timeout: "60 seconds", excludeTestServices: tru
           Stream.runDrain
         )
       )
-      yield* Effect.sleep("100 millis")
+      yield* watchedOnServer((yield* ZooKeeperServer.ZooKeeperServer).port, zk, `${chrootOf(servers)}/busy`)
       for (let i = 1; i <= 10; i++) yield* other.set("/busy", String(i))
       // What was buffered is still delivered, then the stream fails: nothing is skipped silently.
       const error = yield* Effect.flip(Fiber.join(fiber)).pipe(Effect.timeout("10 seconds"))
@@ -229,7 +234,7 @@ layer(ZooKeeperServer.layer(), { timeout: "60 seconds", excludeTestServices: tru
       const other = yield* connectTo(servers)
       yield* zk.create("/both", "0")
       const persistent = yield* Effect.forkChild(zk.addWatch("/both").pipe(Stream.take(3), Stream.runCollect))
-      yield* Effect.sleep("100 millis")
+      yield* watchedOnServer((yield* ZooKeeperServer.ZooKeeperServer).port, zk, `${chrootOf(servers)}/both`)
       const { watch } = yield* zk.getW("/both")
       yield* other.set("/both", "1")
       assert.deepStrictEqual(yield* Stream.runCollect(watch), [{ type: "NodeDataChanged", path: "/both" }])

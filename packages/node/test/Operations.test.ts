@@ -7,7 +7,7 @@ import { Acl, ClientId, CreateMode, Perms, ZkError } from "@effect-zk/core"
 import { FaultProxy } from "@effect-zk/node"
 import { ZooKeeperServer } from "@effect-zk/server"
 import { Effect, Exit, Fiber, Option, Redacted, Stream } from "effect"
-import { client, connectTo, sandbox } from "./utils/TestZooKeeper.ts"
+import { chrootOf, client, connectTo, sandbox } from "./utils/TestZooKeeper.ts"
 
 const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes)
 
@@ -207,7 +207,7 @@ layer(ZooKeeperServer.layer(), { timeout: "60 seconds", excludeTestServices: tru
   it.effect("client id: re-attach keeps the session; JSON round trip", () =>
     Effect.gen(function*() {
       const servers = yield* sandbox
-      const chroot = servers.slice(servers.indexOf("/"))
+      const chroot = chrootOf(servers)
       const server = yield* ZooKeeperServer.ZooKeeperServer
       // The first client reaches the server through a proxy, so it can vanish without closing
       // its session; otherwise both clients would keep taking the session from each other.
@@ -319,7 +319,7 @@ layer(ZooKeeperServer.layer(), { timeout: "60 seconds", excludeTestServices: tru
   it.effect("chroot: paths in, paths out, events", () =>
     Effect.gen(function*() {
       const servers = yield* sandbox
-      const chroot = servers.slice(servers.indexOf("/"))
+      const chroot = chrootOf(servers)
       const zk = yield* connectTo(servers)
       const server = yield* ZooKeeperServer.ZooKeeperServer
       const root = yield* connectTo(yield* server.address)

@@ -8,7 +8,7 @@ import { Acl, CreateMode, Perms, type SessionEvent, type ZooKeeperService } from
 import { FaultProxy } from "@effect-zk/node"
 import { FourLetterWord, ZooKeeperServer } from "@effect-zk/server"
 import { Effect, Exit, Fiber, Option, Redacted, Schedule, Stream } from "effect"
-import { connectTo, eventually, record, sandbox } from "./utils/TestZooKeeper.ts"
+import { chrootOf, connectTo, eventually, record, sandbox } from "./utils/TestZooKeeper.ts"
 
 const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes)
 
@@ -17,7 +17,7 @@ const proxied = Effect.gen(function*() {
   const servers = yield* sandbox
   const server = yield* ZooKeeperServer.ZooKeeperServer
   const proxy = yield* FaultProxy.make({ host: "127.0.0.1", port: server.port })
-  const chroot = servers.slice(servers.indexOf("/"))
+  const chroot = chrootOf(servers)
   return { proxy, servers: `${proxy.address}${chroot}`, direct: servers, chroot }
 })
 
@@ -248,7 +248,7 @@ layer(ZooKeeperServer.layer({ tickTime: "4 seconds", minSessionTimeout: "1 secon
       Effect.gen(function*() {
         const servers = yield* sandbox
         const server = yield* ZooKeeperServer.ZooKeeperServer
-        const chroot = servers.slice(servers.indexOf("/"))
+        const chroot = chrootOf(servers)
         const proxies = yield* Effect.forEach([1, 2, 3], () => FaultProxy.make({ host: "127.0.0.1", port: server.port }))
         const connectString = `${proxies.map((p) => p.address).join(",")}${chroot}`
         // Twelve sessions, in order: unshuffled, every one would start with the first host.
@@ -262,7 +262,7 @@ layer(ZooKeeperServer.layer({ tickTime: "4 seconds", minSessionTimeout: "1 secon
       Effect.gen(function*() {
         const servers = yield* sandbox
         const server = yield* ZooKeeperServer.ZooKeeperServer
-        const chroot = servers.slice(servers.indexOf("/"))
+        const chroot = chrootOf(servers)
         const proxies = yield* Effect.forEach([1, 2, 3], () => FaultProxy.make({ host: "127.0.0.1", port: server.port }))
         const zk = yield* connectTo(`${proxies.map((p) => p.address).join(",")}${chroot}`)
         const before = (yield* zk.clientId).sessionId

@@ -7,14 +7,14 @@ import { Acl, ClientId, CreateMode, Perms, ZooKeeper } from "@effect-zk/core"
 import { FaultProxy, NodeZooKeeper, Testing } from "@effect-zk/node"
 import { ZooKeeperServer } from "@effect-zk/server"
 import { ConfigProvider, Context, Effect, Fiber, Layer, Option, Redacted, Stream } from "effect"
-import { connectTo, eventually, sandbox } from "./utils/TestZooKeeper.ts"
+import { chrootOf, connectTo, eventually, sandbox } from "./utils/TestZooKeeper.ts"
 
 /** A sandboxed connect string that goes through a fault proxy. */
 const proxied = Effect.gen(function*() {
   const servers = yield* sandbox
   const server = yield* ZooKeeperServer.ZooKeeperServer
   const proxy = yield* FaultProxy.make({ host: "127.0.0.1", port: server.port })
-  return { proxy, servers: `${proxy.address}${servers.slice(servers.indexOf("/"))}`, direct: servers }
+  return { proxy, servers: `${proxy.address}${chrootOf(servers)}`, direct: servers }
 })
 
 layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "60 seconds", excludeTestServices: true })("session", (it) => {
@@ -170,7 +170,7 @@ layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "60 s
   it.effect("hosts that refuse are skipped: the next host in the connect string is tried", () =>
     Effect.gen(function*() {
       const servers = yield* sandbox
-      const [address, chroot] = [servers.slice(0, servers.indexOf("/")), servers.slice(servers.indexOf("/"))]
+      const [address, chroot] = [servers.slice(0, servers.indexOf("/")), chrootOf(servers)]
       const { proxy } = yield* proxied
       yield* proxy.setRefuse(true)
       const zk = yield* connectTo(`${proxy.address},127.0.0.1:1,${address}${chroot}`)

@@ -358,14 +358,10 @@ export class Session {
     const relativeZxid = this.lastZxid
     let batch: Array<Array<string>> = [[], [], [], [], []]
     let length = 0
+    const requests: Array<Protocol.SetWatches2> = []
     const flush = () => {
       const [dataWatches = [], existWatches = [], childWatches = [], persistentWatches = [], persistentRecursiveWatches = []] = batch
-      const request = { relativeZxid, dataWatches, existWatches, childWatches, persistentWatches, persistentRecursiveWatches }
-      conn.send(
-        persistent
-          ? internalCall(Protocol.OpCode.SetWatches2, (writer) => Protocol.writeSetWatches2(writer, request))
-          : internalCall(Protocol.OpCode.SetWatches, (writer) => Protocol.writeSetWatches(writer, request))
-      )
+      requests.push({ relativeZxid, dataWatches, existWatches, childWatches, persistentWatches, persistentRecursiveWatches })
       batch = [[], [], [], [], []]
       length = 0
     }
@@ -377,7 +373,18 @@ export class Session {
       }
     })
     if (length > 0) flush()
-    if (persistent) w.resync()
+    // Resync only once the server has the persistent watches back (the last batch's reply):
+    // a subscriber that re-reads on Resync must not miss a change made before they are armed.
+    // A connection lost before that reply leaves the Resync to the next connection's batches.
+    const resync = persistent ? w.resyncWhenArmed() : undefined
+    requests.forEach((request, i) => {
+      const armed = i === requests.length - 1 ? resync : undefined
+      conn.send(
+        persistent
+          ? internalCall(Protocol.OpCode.SetWatches2, (writer) => Protocol.writeSetWatches2(writer, request), armed)
+          : internalCall(Protocol.OpCode.SetWatches, (writer) => Protocol.writeSetWatches(writer, request))
+      )
+    })
   }
 
   /**
@@ -639,7 +646,7 @@ export class Session {
             Effect.callback<void>((resume) => {
               if (conn.isClosed) return resume(Effect.void)
               conn.closingSession = true
-              conn.send(internalCall(Protocol.OpCode.CloseSession, noBody, () => resume(Effect.void)))
+              conn.send(internalCall(Protocol.OpCode.CloseSession, noBody, undefined, () => resume(Effect.void)))
             })
           ),
           Effect.timeout(bound),
@@ -660,11 +667,17 @@ const abortCall = (call: Call, code: number, detail: string): void => {
   call.abort(code, detail)
 }
 
-/** A call the session makes for itself (SetWatches, closeSession); errors are not reported. */
-const internalCall = (op: number, write: (w: JuteWriter) => void, settled?: () => void): Call => ({
+/**
+ * A call the session makes for itself (SetWatches, closeSession); errors are not reported.
+ * `replied` runs when the server answers, `settled` on an answer or a lost connection alike.
+ */
+const internalCall = (op: number, write: (w: JuteWriter) => void, replied?: () => void, settled?: () => void): Call => ({
   op,
   write,
-  reply: (_err: number, _r: JuteReader | undefined) => settled?.(),
+  reply: (_err: number, _r: JuteReader | undefined) => {
+    replied?.()
+    settled?.()
+  },
   abort: () => settled?.(),
   sentAt: 0,
   done: false

@@ -173,13 +173,19 @@ export class WatchRegistry {
   }
 
   /**
-   * Tells every persistent subscriber that the connection was re-established: the server
-   * re-arms persistent watches without replaying what happened meanwhile (protocol.md §6).
+   * For a reconnect: the subscribers whose watches it re-registers, and a function to tell them,
+   * once the server has the watches back, that events may have been missed meanwhile (the
+   * server re-arms persistent watches without replaying anything, protocol.md §6). Whoever
+   * unsubscribed in between is skipped.
    */
-  resync(): void {
+  resyncWhenArmed(): () => void {
+    const targets: Array<readonly [Set<PersistentListener>, PersistentListener]> = []
     for (const map of [this.persistent, this.recursive]) {
-      for (const set of map.values()) {
-        for (const listener of set) this.offer(listener, { type: "Resync", path: listener.clientPath })
+      for (const set of map.values()) for (const listener of set) targets.push([set, listener])
+    }
+    return () => {
+      for (const [set, listener] of targets) {
+        if (set.has(listener)) this.offer(listener, { type: "Resync", path: listener.clientPath })
       }
     }
   }

@@ -6,7 +6,7 @@
 import { type SessionEvent, ZooKeeper, type ZooKeeperService } from "@effect-zk/core"
 import { NodeZooKeeper } from "@effect-zk/node"
 import type { NodeZooKeeperConfig } from "@effect-zk/node/NodeZooKeeper"
-import { ZooKeeperServer } from "@effect-zk/server"
+import { FourLetterWord, ZooKeeperServer } from "@effect-zk/server"
 import { Context, Duration, Effect, Layer, LogLevel, References, type Scope, Stream } from "effect"
 
 let counter = 0
@@ -43,11 +43,23 @@ export const sandbox: Effect.Effect<string, unknown, ZooKeeperServer.ZooKeeperSe
   })
 )
 
+/** The chroot part of a {@link sandbox} connect string (`/test-N-...`). */
+export const chrootOf = (servers: string): string => servers.slice(servers.indexOf("/"))
+
 /** A client in a fresh chroot on the shared server. */
 export const client = (
   config: Partial<NodeZooKeeperConfig> = {}
 ): Effect.Effect<ZooKeeperService, unknown, ZooKeeperServer.ZooKeeperServer | Scope.Scope> =>
   Effect.flatMap(sandbox, (servers) => connectTo(servers, config))
+
+/**
+ * Waits until the server at `port` lists `serverPath` (chroot included) among the watches of
+ * `zk`'s session. A watch stream forked in a test is only in place once the server has it; a
+ * change made before then is, rightly, never reported.
+ */
+export const watchedOnServer = (port: number, zk: ZooKeeperService, serverPath: string) =>
+  Effect.flatMap(zk.clientId, (id) =>
+    eventually(FourLetterWord.wchc(port).pipe(Effect.map((watches) => watches.get(id.hex)?.includes(serverPath) === true))))
 
 /** Polls `condition` every 20 ms until it holds or `timeout` passes (then fails). */
 export const eventually = <E, R>(
