@@ -132,6 +132,38 @@ describe("JuteReader", () => {
     assert.deepStrictEqual(new JuteReader(bytes(...int32(2), ...int32(1), 0x61, ...int32(0))).stringVector(), ["a", ""])
   })
 
+  it("a long vector of names reads the same whole-list way as name by name, and fails the same", () => {
+    const names = Array.from({ length: 300 }, (_, i) => ["", "a", `node-${i}`, `a-longer-child-name-${i}`.repeat(1 + (i % 3))][i % 4]!)
+    const encode = (list: ReadonlyArray<string>, tail: Array<number> = []) => {
+      const w = new JuteWriter()
+      w.stringVector(list)
+      return Uint8Array.from([...w.take(), ...tail])
+    }
+    const oneByOne = (data: Uint8Array) => new JuteReader(data).vector(4, (r) => r.string())
+    const cases = {
+      ascii: encode(names, [1, 2]),
+      nonAscii: encode(names.map((n, i) => (i === 250 ? "ünïcode" : n)), [1, 2]),
+      withNull: (() => {
+        // The first name is "": its length 0 becomes -1 (null), read as "" too.
+        const data = encode(names)
+        data.set(int32(-1), 4)
+        return data
+      })()
+    }
+    for (const [label, data] of Object.entries(cases)) {
+      const r = new JuteReader(data)
+      assert.deepStrictEqual(r.stringVector(), oneByOne(data), label)
+      const reference = new JuteReader(data)
+      reference.vector(4, (x) => x.string())
+      assert.strictEqual(r.pos, reference.pos, `${label}: stops at the same byte`)
+    }
+    assert.strictEqual(new JuteReader(cases.ascii).stringVector()[2], "node-2")
+    assert.strictEqual(new JuteReader(cases.nonAscii).stringVector()[250], "ünïcode")
+    // Cut inside the last name: the same failure either way.
+    const cut = cases.ascii.subarray(0, cases.ascii.length - 6)
+    assert.strictEqual(failure(() => new JuteReader(cut).stringVector()).reason, failure(() => oneByOne(cut)).reason)
+  })
+
   it("decodes strings as (lenient) UTF-8", () => {
     const utf8 = [0xc3, 0xbc, 0xf0, 0x9f, 0x98, 0x80]
     assert.strictEqual(new JuteReader(bytes(...int32(6), ...utf8)).ustring(), "ü😀")
