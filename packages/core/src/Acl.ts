@@ -9,7 +9,7 @@
  *
  * @since 0.1.0
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as Base64 from "./internal/base64.ts"
 import { sha1 } from "./internal/sha1.ts"
 import * as Utf8 from "./internal/utf8.ts"

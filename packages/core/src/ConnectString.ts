@@ -5,7 +5,9 @@
  *
  * @since 0.1.0
  */
-import { Effect, Random, Result } from "effect"
+import * as Effect from "effect/Effect"
+import * as Random from "effect/Random"
+import * as Result from "effect/Result"
 import { BadArguments } from "./ZkError.ts"
 import * as ZNodePath from "./ZNodePath.ts"
 

@@ -16,7 +16,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import type { Acl } from "./Acl.ts"
 import type { CreateMode } from "./CreateMode.ts"
 import * as Utf8 from "./internal/utf8.ts"

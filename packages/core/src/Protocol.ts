@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { Data } from "effect"
+import * as Data from "effect/Data"
 import type * as Acl from "./Acl.ts"
 import type { Stat } from "./Stat.ts"
 import { DecodeFailure, JuteReader, JuteWriter } from "./internal/jute.ts"

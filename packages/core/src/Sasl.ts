@@ -73,7 +73,11 @@
  *
  * @since 0.1.0
  */
-import { Effect, Random, Redacted, Result, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Random from "effect/Random"
+import * as Redacted from "effect/Redacted"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
 import * as Base64 from "./internal/base64.ts"
 import { md5, toHex } from "./internal/md5.ts"
 import * as Utf8 from "./internal/utf8.ts"

@@ -9,7 +9,8 @@
  *
  * @since 0.1.0
  */
-import { Context, Data } from "effect"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
 import type { Effect } from "effect/Effect"
 import type { HostPort } from "./ConnectString.ts"
 

@@ -9,7 +9,8 @@
  * @since 0.1.0
  */
 import { type Channel, type ChannelHandlers, type HostPort, Transport, TransportError } from "@effect-zk/core/Transport"
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Net from "node:net"
 import * as Tls from "node:tls"
 

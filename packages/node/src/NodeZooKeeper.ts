@@ -20,7 +20,9 @@
 import { ZooKeeper } from "@effect-zk/core/ZooKeeper"
 import type { ZooKeeperConfig } from "@effect-zk/core/ZooKeeper"
 import type { ZkError } from "@effect-zk/core/ZkError"
-import { Config, Effect, Layer } from "effect"
+import * as Config from "effect/Config"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as NodeTransport from "./NodeTransport.ts"
 
 /**

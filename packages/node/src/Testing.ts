@@ -5,7 +5,11 @@
  */
 import type { ZkError, ZooKeeperService } from "@effect-zk/core"
 import { SessionMoved } from "@effect-zk/core/ZkError"
-import { Cause, Effect, Exit, Layer, Option } from "effect"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as NodeZooKeeper from "./NodeZooKeeper.ts"
 
 /**

@@ -13,7 +13,9 @@
  *
  * @since 0.1.0
  */
-import { Duration, Effect, Option } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as net from "node:net"
 import { FourLetterWordError } from "./ServerError.ts"
 

@@ -23,7 +23,12 @@
  *
  * @since 0.1.0
  */
-import { Context, Duration, Effect, Layer, Option, type Scope } from "effect"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import * as path from "node:path"
 import type * as FourLetterWord from "./FourLetterWord.ts"
 import type * as ServerConfig from "./ServerConfig.ts"

@@ -20,7 +20,13 @@
  *
  * @since 0.1.0
  */
-import { Context, Duration, Effect, Layer, Option, Scope, Semaphore } from "effect"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
+import * as Semaphore from "effect/Semaphore"
 import * as path from "node:path"
 import * as FourLetterWord from "./FourLetterWord.ts"
 import * as Installation from "./Installation.ts"

@@ -13,7 +13,12 @@
  *
  * @internal
  */
-import { Clock, Effect, Exit, Metric, PubSub, type Scope } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Metric from "effect/Metric"
+import * as PubSub from "effect/PubSub"
+import type * as Scope from "effect/Scope"
 import type { SessionEvent } from "../Session.ts"
 import type { ZkError } from "../ZkError.ts"
 

@@ -9,7 +9,17 @@
  *
  * @internal
  */
-import { Clock, Deferred, Duration, Effect, Exit, Fiber, PubSub, type Redacted, Result, type Schedule, Scope } from "effect"
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as PubSub from "effect/PubSub"
+import type * as Redacted from "effect/Redacted"
+import * as Result from "effect/Result"
+import type * as Schedule from "effect/Schedule"
+import * as Scope from "effect/Scope"
 import * as Protocol from "../Protocol.ts"
 import * as Sasl from "../Sasl.ts"
 import { ClientId, type SessionEvent, type SessionState } from "../Session.ts"

@@ -16,7 +16,10 @@
  *
  * @internal
  */
-import { Cause, Deferred, Exit, Queue } from "effect"
+import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
+import * as Exit from "effect/Exit"
+import * as Queue from "effect/Queue"
 import { type PersistentWatchEvent, type WatchEvent, WatchOverflow } from "../WatchEvent.ts"
 import type { ZkError } from "../ZkError.ts"
 

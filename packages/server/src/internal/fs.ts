@@ -2,7 +2,9 @@
  * Small node:fs wrappers whose failures become `ServerIoError`, so no Node exception leaks out of
  * the public API.
  */
-import { Effect, Option, type Scope } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"

@@ -6,7 +6,8 @@
  * readiness it keeps the ChildProcess `exit` event as the liveness signal: it is exact, whereas a
  * pid poll can be fooled by a zombie.
  */
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as FourLetterWord from "../FourLetterWord.ts"

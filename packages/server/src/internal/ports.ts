@@ -1,7 +1,7 @@
 /**
  * Free ports from the OS, and "does anything answer here?" probes. Only 127.0.0.1 is ever used.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as net from "node:net"
 import { ServerIoError } from "../ServerError.ts"
 import { describe } from "./fs.ts"

@@ -2,7 +2,7 @@
  * Liveness, identity and termination of a JVM known only by its pid, which is all another
  * process has after `attach`.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { execFile } from "node:child_process"
 import * as fs from "node:fs/promises"
 import { ServerIoError } from "../ServerError.ts"

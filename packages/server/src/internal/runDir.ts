@@ -11,7 +11,9 @@
  *   out.log            the JVM's stdout and stderr
  *   jaas.conf          only with SASL
  */
-import { Effect, Option, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import * as path from "node:path"
 import { NotARunDirError, type ServerIoError } from "../ServerError.ts"
 import { describe, readTextOption, removeFile, writeText } from "./fs.ts"
