@@ -133,7 +133,8 @@ describe("JuteReader", () => {
   })
 
   it("a long vector of names reads the same whole-list way as name by name, and fails the same", () => {
-    const names = Array.from({ length: 300 }, (_, i) => ["", "a", `node-${i}`, `a-longer-child-name-${i}`.repeat(1 + (i % 3))][i % 4]!)
+    // About 70 KB: several decoded runs, with names across their boundaries.
+    const names = Array.from({ length: 2000 }, (_, i) => ["", "a", `node-${i}`, `a-longer-child-name-${i}`.repeat(1 + (i % 3))][i % 4]!)
     const encode = (list: ReadonlyArray<string>, tail: Array<number> = []) => {
       const w = new JuteWriter()
       w.stringVector(list)
@@ -142,7 +143,7 @@ describe("JuteReader", () => {
     const oneByOne = (data: Uint8Array) => new JuteReader(data).vector(4, (r) => r.string())
     const cases = {
       ascii: encode(names, [1, 2]),
-      nonAscii: encode(names.map((n, i) => (i === 250 ? "ünïcode" : n)), [1, 2]),
+      nonAscii: encode(names.map((n, i) => (i === 1502 ? "ünïcode" : n)), [1, 2]),
       withNull: (() => {
         // The first name is "": its length 0 becomes -1 (null), read as "" too.
         const data = encode(names)
@@ -158,7 +159,8 @@ describe("JuteReader", () => {
       assert.strictEqual(r.pos, reference.pos, `${label}: stops at the same byte`)
     }
     assert.strictEqual(new JuteReader(cases.ascii).stringVector()[2], "node-2")
-    assert.strictEqual(new JuteReader(cases.nonAscii).stringVector()[250], "ünïcode")
+    assert.strictEqual(new JuteReader(cases.nonAscii).stringVector()[1502], "ünïcode")
+    assert.strictEqual(new JuteReader(cases.ascii).stringVector()[1999], names[1999])
     // Cut inside the last name: the same failure either way.
     const cut = cases.ascii.subarray(0, cases.ascii.length - 6)
     assert.strictEqual(failure(() => new JuteReader(cut).stringVector()).reason, failure(() => oneByOne(cut)).reason)
