@@ -2,8 +2,8 @@
  * Issue 7, the caller misbehaves: every rule of protocol.md §7, bad versions, bad ACLs, oversized
  * data, bad TTLs, empty and malformed multis. Each mistake fails with a typed error
  * (BadArguments or InvalidACL) and nothing reaches the server: the server's own count of packets
- * received on the session's connection (`cons` recved) moves by exactly the one probe request,
- * and its last zxid does not move. The session stays usable afterwards.
+ * received on the session's connection (`cons` recved) moves by exactly the one probe request.
+ * The session stays usable afterwards.
  *
  * Also the security promises: digest ACLs are enforced (NoAuth), an unknown auth scheme ends the
  * session with AuthFailed, and credentials never show up in logs, errors or events.
@@ -51,8 +51,10 @@ const noneReachTheServer = (zk: ZooKeeperService, tag: "BadArguments" | "Invalid
       assert.isTrue(typeof error === "object" && error !== null && "detail" in error && typeof error.detail === "string" && error.detail.length > 0, `${label}: a detail says why`)
     }
     const after = yield* serverView(zk)
+    // Nothing of this session's but the probe arrived, so no transaction can come from it. The
+    // server-wide zxid is no proof either way: another test's session expiring on the shared
+    // server (its closeSession is a transaction) can move it at any moment.
     assert.strictEqual(after.recved - before.recved, 1, `only the probe reached the server (${mistakes.length} mistakes)`)
-    assert.strictEqual(after.zxid, before.zxid, "no transaction")
     return mistakes.length
   })
 
@@ -170,7 +172,6 @@ layer(ZooKeeperServer.layer(), { timeout: "120 seconds", excludeTestServices: tr
       for (const p of ODD_BUT_VALID) yield* zk.exists(p)
       const after = yield* serverView(zk)
       assert.strictEqual(after.recved - before.recved, ODD_BUT_VALID.length + 1)
-      assert.strictEqual(after.zxid, before.zxid, "reads are no transactions")
       yield* zk.create("/t", "")
       const written = yield* serverView(zk)
       assert.isAbove(Number(written.zxid), Number(after.zxid), "a write moves the zxid")
@@ -293,7 +294,7 @@ layer(ZooKeeperServer.layer(), { timeout: "120 seconds", excludeTestServices: tr
 })
 
 // A server of its own: sessions ended by AuthFailed expire on the server later, and their
-// closeSession transactions must not fall into the zxid checks above.
+// closeSession transactions stay away from the write check above.
 layer(ZooKeeperServer.layer(), { timeout: "120 seconds", excludeTestServices: true })("security", (it) => {
   it.effect("digest ACLs are enforced: NoAuth without the identity or with a wrong password, allowed with it", () =>
     Effect.gen(function*() {
