@@ -572,28 +572,27 @@ const makeService = (session: Session.Session, instrument: Observability.Instrum
   }
 
   /**
-   * A read that can leave a one-shot watch (exists, getData, getChildren2). The watch is
+   * A read that leaves a one-shot watch (exists, getData, getChildren2). The watch is
    * registered when the reply arrives, in the table the reply implies (Java's ZKWatchManager):
-   * `parse` says which, or fails, and a failed read leaves no watch.
+   * `parse` says which, or fails, and a failed read leaves no watch. `result` shapes the
+   * caller's value and its watch stream into what the operation returns.
    */
-  const watchableRead = <A>(
+  const watchableRead = <A, B>(
     op: number,
     opName: string,
     path: string,
-    setWatch: boolean,
-    parse: (err: number, r: JuteReader | undefined) => Parsed<A>
-  ): Effect.Effect<{ readonly value: A; readonly watch: Stream.Stream<WatchEvent, ZkError> }, ZkError> =>
-    atPath(op, opName, path, (w, serverPath) => Protocol.writePathWatch(w, serverPath, setWatch), (err, r, serverPath) => {
+    parse: (err: number, r: JuteReader | undefined) => Parsed<A>,
+    result: (value: A, watch: Stream.Stream<WatchEvent, ZkError>) => B
+  ): Effect.Effect<B, ZkError> =>
+    atPath(op, opName, path, (w, serverPath) => Protocol.writePathWatch(w, serverPath, true), (err, r, serverPath) => {
       const parsed = parse(err, r)
       if (!parsed.ok) return Exit.fail(fromCode(parsed.code, opName, path))
-      if (!setWatch) return Exit.succeed({ value: parsed.value, watch: Stream.empty })
       const watch = watchStream(parsed.table, serverPath, session.watches.add(parsed.table, serverPath))
       // ZooKeeper 3.8 keeps one watch mode per (path, table): this standard watch just replaced
       // a persistent one at the same path. Re-adding it restores both (fixed in 3.9).
       for (const mode of session.watches.persistentModesAt(serverPath)) sendAddWatch(serverPath, mode)
-      return Exit.succeed({ value: parsed.value, watch })
+      return Exit.succeed(result(parsed.value, watch))
     })
-
 
   /** NoNode is a result of exists, not an error, and still leaves a watch (for the create). */
   const parseExists = (err: number, r: JuteReader | undefined): Parsed<Option.Option<Stat>> =>
@@ -627,12 +626,12 @@ const makeService = (session: Session.Session, instrument: Observability.Instrum
   const exists: ZooKeeperService["exists"] = (path) => plainRead(Protocol.OpCode.Exists, "exists", path, parseExists)
 
   const existsW: ZooKeeperService["existsW"] = (path) =>
-    Effect.map(watchableRead(Protocol.OpCode.Exists, "existsW", path, true, parseExists), ({ value, watch }) => ({ stat: value, watch }))
+    watchableRead(Protocol.OpCode.Exists, "existsW", path, parseExists, (stat, watch) => ({ stat, watch }))
 
   const get: ZooKeeperService["get"] = (path) => plainRead(Protocol.OpCode.GetData, "get", path, parseGet)
 
   const getW: ZooKeeperService["getW"] = (path) =>
-    Effect.map(watchableRead(Protocol.OpCode.GetData, "getW", path, true, parseGet), ({ value, watch }) => ({ ...value, watch }))
+    watchableRead(Protocol.OpCode.GetData, "getW", path, parseGet, (node, watch) => ({ ...node, watch }))
 
   const set: ZooKeeperService["set"] = (path, data, options) => {
     const version = options?.version ?? -1
@@ -651,10 +650,7 @@ const makeService = (session: Session.Session, instrument: Observability.Instrum
     plainRead(Protocol.OpCode.GetChildren2, "children", path, parseChildren)
 
   const childrenW: ZooKeeperService["childrenW"] = (path) =>
-    Effect.map(
-      watchableRead(Protocol.OpCode.GetChildren2, "childrenW", path, true, parseChildren),
-      ({ value, watch }) => ({ ...value, watch })
-    )
+    watchableRead(Protocol.OpCode.GetChildren2, "childrenW", path, parseChildren, (listing, watch) => ({ ...listing, watch }))
 
   const getAcl: ZooKeeperService["getAcl"] = (path) =>
     pathRequest(Protocol.OpCode.GetACL, "getAcl", path, Protocol.readGetACLResponse)
