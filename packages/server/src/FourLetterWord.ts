@@ -314,11 +314,11 @@ export const parseWchc = (text: string): ReadonlyMap<string, ReadonlyArray<strin
   const out = new Map<string, Array<string>>()
   let paths: Array<string> | undefined
   for (const line of text.split("\n")) {
-    if (/^0x[0-9a-fA-F]+$/.test(line.trim()) && !line.startsWith("\t")) {
+    if (line.startsWith("\t")) {
+      paths?.push(line.slice(1).trimEnd())
+    } else if (/^0x[0-9a-fA-F]+$/.test(line.trim())) {
       paths = []
       out.set(line.trim().toLowerCase(), paths)
-    } else if (line.startsWith("\t") && paths !== undefined) {
-      paths.push(line.slice(1).trimEnd())
     }
   }
   return out
