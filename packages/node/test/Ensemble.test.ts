@@ -4,18 +4,14 @@
  * ephemeral nodes and its watches.
  */
 import { assert, layer } from "@effect/vitest"
-import { CreateMode, type SessionEvent, type ZooKeeperService } from "@effect-zk/core"
+import { CreateMode, type ZooKeeperService } from "@effect-zk/core"
 import { FaultProxy } from "@effect-zk/node"
 import { FourLetterWord, ZooKeeperEnsemble } from "@effect-zk/server"
 import { Effect, Fiber, Option, Stream } from "effect"
-import { connectTo, eventually, record } from "./utils/TestZooKeeper.ts"
+import { connectTo, eventually, newChroot, record, stateIs } from "./utils/TestZooKeeper.ts"
 
 /** A fresh chroot on the ensemble: its path, to append to any of its connect strings. */
-const sandbox = (ensemble: ZooKeeperEnsemble.Ensemble) =>
-  Effect.scoped(Effect.gen(function*() {
-    const root = yield* connectTo(ensemble.connectString)
-    return yield* root.create(`/t-${Math.random().toString(36).slice(2, 8)}`)
-  }))
+const sandbox = (ensemble: ZooKeeperEnsemble.Ensemble) => newChroot(ensemble.connectString)
 
 /** Indices of the members whose `cons` lists this session. */
 const membersOf = (ensemble: ZooKeeperEnsemble.Ensemble, zk: ZooKeeperService) =>
@@ -37,8 +33,6 @@ const restartOnExit = (ensemble: ZooKeeperEnsemble.Ensemble, indices: ReadonlyAr
     )
   )
 
-
-const stateIs = (zk: ZooKeeperService, state: SessionEvent["state"]) => Effect.map(zk.state, (s) => s === state)
 
 layer(
   ZooKeeperEnsemble.layer({ size: 3, minSessionTimeout: "1 second", maxSessionTimeout: "30 seconds" }),

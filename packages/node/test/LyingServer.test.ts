@@ -6,11 +6,10 @@
  * promise rejection or exception goes unhandled.
  */
 import { assert, layer } from "@effect/vitest"
-import type { SessionEvent, ZooKeeperService } from "@effect-zk/core"
 import { ZooKeeperServer } from "@effect-zk/server"
 import { Cause, type Duration, Effect, Exit, Fiber, Option, Stream } from "effect"
 import * as LyingServer from "./utils/LyingServer.ts"
-import { chrootOf, connectTo, eventually, record, sandbox } from "./utils/TestZooKeeper.ts"
+import { chrootOf, connectTo, eventually, record, sandbox, stateIs } from "./utils/TestZooKeeper.ts"
 
 /** Rejections and exceptions nobody handled while the test ran; checked at its end. */
 const watchUnhandled = Effect.acquireRelease(
@@ -51,7 +50,6 @@ const failure = <A, E>(exit: Exit.Exit<A, E>): E => {
   return Option.getOrThrow(error)
 }
 
-const stateIs = (zk: ZooKeeperService, state: SessionEvent["state"]) => Effect.map(zk.state, (s) => s === state)
 
 // The read timeout is 2/3 of the negotiated timeout: 3 s gives a 2 s read timeout.
 const SESSION = { sessionTimeout: "3 seconds" } as const

@@ -8,7 +8,7 @@ import { Acl, CreateMode, Perms, type SessionEvent, type ZooKeeperService } from
 import { FaultProxy } from "@effect-zk/node"
 import { FourLetterWord, ZooKeeperServer } from "@effect-zk/server"
 import { Effect, Exit, Fiber, Option, Redacted, Schedule, Stream } from "effect"
-import { chrootOf, connectTo, eventually, record, sandbox } from "./utils/TestZooKeeper.ts"
+import { chrootOf, connectTo, eventually, record, sandbox, stateIs } from "./utils/TestZooKeeper.ts"
 
 const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes)
 
@@ -28,7 +28,6 @@ const recording = (zk: ZooKeeperService) =>
     at: (state: SessionEvent["state"]) => log.find((e) => e.state === state)?.at
   }))
 
-const stateIs = (zk: ZooKeeperService, state: SessionEvent["state"]) => Effect.map(zk.state, (s) => s === state)
 
 /** Asserts that `condition` keeps holding for `millis` (an absence check, not a synchronisation). */
 const holdsFor = <E, R>(condition: Effect.Effect<boolean, E, R>, millis: number, what: string) =>

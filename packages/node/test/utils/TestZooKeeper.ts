@@ -31,17 +31,22 @@ export const connectTo = (
     Effect.map((context) => Context.get(context, ZooKeeper))
   )
 
+/** A fresh chroot made through `servers`: its path (`/test-N-...`), to append to a connect string. */
+export const newChroot = (servers: string): Effect.Effect<string, unknown> =>
+  Effect.scoped(Effect.gen(function*() {
+    const root = yield* connectTo(servers)
+    return yield* root.create(`/test-${++counter}-${Math.random().toString(36).slice(2, 8)}`)
+  }))
+
 /** A fresh chroot on the shared server: its connect string (`host:port/test-N-...`). */
-export const sandbox: Effect.Effect<string, unknown, ZooKeeperServer.ZooKeeperServer> = Effect.scoped(
-  Effect.gen(function*() {
-    const server = yield* ZooKeeperServer.ZooKeeperServer
-    const address = yield* server.address
-    const root = yield* connectTo(address)
-    const chroot = `/test-${++counter}-${Math.random().toString(36).slice(2, 8)}`
-    yield* root.create(chroot)
-    return `${address}${chroot}`
-  })
-)
+export const sandbox: Effect.Effect<string, unknown, ZooKeeperServer.ZooKeeperServer> = Effect.gen(function*() {
+  const address = yield* (yield* ZooKeeperServer.ZooKeeperServer).address
+  return `${address}${yield* newChroot(address)}`
+})
+
+/** Whether the session is in `state` now; for {@link eventually}. */
+export const stateIs = (zk: ZooKeeperService, state: SessionEvent["state"]): Effect.Effect<boolean> =>
+  Effect.map(zk.state, (s) => s === state)
 
 /** The chroot part of a {@link sandbox} connect string (`/test-N-...`). */
 export const chrootOf = (servers: string): string => servers.slice(servers.indexOf("/"))
