@@ -32,14 +32,27 @@ const startProfile = (file: string): (() => void) => {
     })
 }
 
+/**
+ * For `perf record -D -1 --control fifo:FIFO`: set `BENCH_PERF_FIFO=FIFO` and only the timed
+ * parts are sampled. perf samples on-CPU time (kernel included), where `--cpu-prof` samples wall
+ * time and charges a syscall with the time the process then waited to be scheduled again.
+ */
+const perfFifo = process.env["BENCH_PERF_FIFO"]
+
+const perfControl = (command: "enable" | "disable"): void => {
+  if (perfFifo !== undefined) process.getBuiltinModule("node:fs").writeFileSync(perfFifo, `${command}\n`)
+}
+
 /** Starts the clock and the CPU counters; call the returned function when the timed part ends. */
 export const startMeter = (): (() => Metered) => {
   const stopProfile = profileFile === undefined ? undefined : startProfile(profileFile)
+  perfControl("enable")
   const cpu = process.cpuUsage()
   const t0 = performance.now()
   return () => {
     const elapsedMs = performance.now() - t0
     const used = process.cpuUsage(cpu)
+    perfControl("disable")
     stopProfile?.()
     return { elapsedMs, cpuUserUs: used.user, cpuSysUs: used.system }
   }

@@ -36,7 +36,13 @@ export const isWorkloadName = (s: string): s is WorkloadName => workloadNames.so
 export interface Sizes {
   /** Requests (or rounds) in the timed part. */
   readonly count: number
-  /** Untimed requests of the same kind first, so the timed part runs JIT-compiled code. */
+  /**
+   * Untimed requests of the same kind first, so the timed part measures the request path and not
+   * V8 compiling it. Short warm-ups measured the JIT: on 2026-11-29, perf put 29% of effect-zk's
+   * timed CPU on set-pipe (2,000 warm-up sets) in V8's compiler, nearly all in the first 0.5 s,
+   * and node-zookeeper-client's first 1,000 watch rounds cost 580 us each against 200-280 us
+   * after 4,000. Every client gets the same warm-up.
+   */
   readonly warmup: number
   /** Requests in flight (pipelined workloads), per session. */
   readonly window: number
@@ -49,13 +55,13 @@ export interface Sizes {
 }
 
 const full: Record<WorkloadName, Sizes> = {
-  "get-seq": { count: 5_000, warmup: 1_000, window: 1, sessions: 1, requestsPerCount: 1, children: 0 },
-  "get-pipe": { count: 100_000, warmup: 10_000, window: 256, sessions: 1, requestsPerCount: 1, children: 0 },
-  "create-pipe": { count: 20_000, warmup: 2_000, window: 256, sessions: 1, requestsPerCount: 2, children: 0 },
-  "set-pipe": { count: 20_000, warmup: 2_000, window: 256, sessions: 1, requestsPerCount: 1, children: 0 },
-  "watch-rtt": { count: 1_000, warmup: 100, window: 1, sessions: 2, requestsPerCount: 1, children: 0 },
-  "children-big": { count: 200, warmup: 20, window: 1, sessions: 1, requestsPerCount: 1, children: 10_000 },
-  "multi-session": { count: 100_000, warmup: 10_000, window: 256, sessions: 4, requestsPerCount: 1, children: 0 }
+  "get-seq": { count: 5_000, warmup: 5_000, window: 1, sessions: 1, requestsPerCount: 1, children: 0 },
+  "get-pipe": { count: 100_000, warmup: 40_000, window: 256, sessions: 1, requestsPerCount: 1, children: 0 },
+  "create-pipe": { count: 20_000, warmup: 10_000, window: 256, sessions: 1, requestsPerCount: 2, children: 0 },
+  "set-pipe": { count: 20_000, warmup: 20_000, window: 256, sessions: 1, requestsPerCount: 1, children: 0 },
+  "watch-rtt": { count: 1_000, warmup: 3_000, window: 1, sessions: 2, requestsPerCount: 1, children: 0 },
+  "children-big": { count: 200, warmup: 100, window: 1, sessions: 1, requestsPerCount: 1, children: 10_000 },
+  "multi-session": { count: 100_000, warmup: 40_000, window: 256, sessions: 4, requestsPerCount: 1, children: 0 }
 }
 
 const quick: Record<WorkloadName, Sizes> = {
