@@ -949,6 +949,18 @@ describe("FrameDecoder", () => {
     }
   })
 
+  it("reuses its assembly buffer: split frames of falling then rising sizes all come out whole", () => {
+    const g = gen(203)
+    const bodies = [5000, 10, 700, 0, 4999, 6000].map((size) => Uint8Array.from({ length: size }, () => g.below(256)))
+    const stream = concat(bodies.map(frameOf))
+    // 97-byte chunks split every frame above 97 bytes, and most prefixes too.
+    const chunks: Array<Uint8Array> = []
+    for (let at = 0; at < stream.length; at += 97) chunks.push(stream.slice(at, at + 97))
+    const { error, frames } = feed(new FrameDecoder(), chunks)
+    assert.isUndefined(error)
+    assert.deepStrictEqual(frames, bodies.map(toHex))
+  })
+
   it("hands out several whole frames of one chunk, in order, as views of that chunk", () => {
     const bodies = [Uint8Array.from([1]), new Uint8Array(0), Uint8Array.from([2, 3]), Uint8Array.from([4, 5, 6])]
     const chunk = concat(bodies.map(frameOf))
