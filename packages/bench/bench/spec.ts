@@ -41,7 +41,9 @@ export interface Sizes {
    * V8 compiling it. Short warm-ups measured the JIT: on 2026-11-29, perf put 29% of effect-zk's
    * timed CPU on set-pipe (2,000 warm-up sets) in V8's compiler, nearly all in the first 0.5 s,
    * and node-zookeeper-client's first 1,000 watch rounds cost 580 us each against 200-280 us
-   * after 4,000. Every client gets the same warm-up.
+   * after 4,000. watch-rtt needs the longest: after 3,000, 8,000 and 15,000 warm-up rounds
+   * effect-zk spent 329, 183 and 164 us per round, node-zookeeper-client 348, 228 and 230.
+   * Every client gets the same warm-up.
    */
   readonly warmup: number
   /** Requests in flight (pipelined workloads), per session. */
@@ -59,7 +61,7 @@ const full: Record<WorkloadName, Sizes> = {
   "get-pipe": { count: 100_000, warmup: 40_000, window: 256, sessions: 1, requestsPerCount: 1, children: 0 },
   "create-pipe": { count: 20_000, warmup: 10_000, window: 256, sessions: 1, requestsPerCount: 2, children: 0 },
   "set-pipe": { count: 20_000, warmup: 20_000, window: 256, sessions: 1, requestsPerCount: 1, children: 0 },
-  "watch-rtt": { count: 1_000, warmup: 3_000, window: 1, sessions: 2, requestsPerCount: 1, children: 0 },
+  "watch-rtt": { count: 1_000, warmup: 15_000, window: 1, sessions: 2, requestsPerCount: 1, children: 0 },
   "children-big": { count: 200, warmup: 100, window: 1, sessions: 1, requestsPerCount: 1, children: 10_000 },
   "multi-session": { count: 100_000, warmup: 40_000, window: 256, sessions: 4, requestsPerCount: 1, children: 0 }
 }
