@@ -583,6 +583,13 @@ export const encodeFrame = (write: (w: JuteWriter) => void): Uint8Array => {
 // Framing
 
 /**
+ * Split frames up to this size reuse one buffer per connection (a 10,000-name getChildren reply
+ * is about 190 KB); a bigger one gets its own, so a single 1 MB reply does not pin 1 MB per
+ * session for the rest of its life.
+ */
+const KEEP_ASSEMBLY = 256 * 1024
+
+/**
  * Splits a byte stream into frames. Frames that arrive whole inside one chunk are handed out
  * as views of that chunk (no copy); only a frame split across chunks is assembled, in a buffer
  * sized once its length is known. A length prefix that is negative or above `maxFrame` is an
@@ -595,8 +602,6 @@ export const encodeFrame = (write: (w: JuteWriter) => void): Uint8Array => {
  * @since 0.1.0
  * @category decoding
  */
-const KEEP_ASSEMBLY = 0x100000 + 1024
-
 export class FrameDecoder {
   readonly maxFrame: number
   /** Bytes of a length prefix split across chunks. */
