@@ -22,6 +22,7 @@ import * as Exit from "effect/Exit"
 import * as Queue from "effect/Queue"
 import { type PersistentWatchEvent, type WatchEvent, WatchOverflow } from "../WatchEvent.ts"
 import type { ZkError } from "../ZkError.ts"
+import * as ZNodePath from "../ZNodePath.ts"
 
 /** @internal */
 export type WatchTable = "data" | "exist" | "child"
@@ -77,7 +78,7 @@ export class WatchRegistry {
   dispatch(serverPath: string, event: WatchEvent): void {
     if (this.persistent.size > 0) this.deliver(this.persistent.get(serverPath), event)
     if (this.recursive.size > 0 && event.type !== "NodeChildrenChanged") {
-      for (let p = serverPath; ; p = parentOf(p)) {
+      for (let p = serverPath; ; p = ZNodePath.parent(p)) {
         this.deliver(this.recursive.get(p), event)
         if (p === "/") break
       }
@@ -100,25 +101,23 @@ export class WatchRegistry {
   }
 
   private fire(table: WatchTable, serverPath: string, event: WatchEvent): void {
-    const map = this[table]
-    const set = map.get(serverPath)
-    if (set === undefined) return
-    map.delete(serverPath)
-    this.count -= set.size
-    const exit = Exit.succeed(event)
-    for (const listener of set) Deferred.doneUnsafe(listener, exit)
+    this.settle(table, serverPath, Exit.succeed(event))
   }
 
   /** Ends the one-shot listeners of `tables` at a path without an event (removeWatches). */
   clear(tables: ReadonlyArray<WatchTable>, serverPath: string): void {
     const exit = Exit.succeed(undefined)
-    for (const table of tables) {
-      const set = this[table].get(serverPath)
-      if (set === undefined) continue
-      this[table].delete(serverPath)
-      this.count -= set.size
-      for (const listener of set) Deferred.doneUnsafe(listener, exit)
-    }
+    for (const table of tables) this.settle(table, serverPath, exit)
+  }
+
+  /** Unregisters the one-shot listeners of a table at a path and completes them with `exit`. */
+  private settle(table: WatchTable, serverPath: string, exit: Exit.Exit<WatchEvent | undefined, ZkError>): void {
+    const map = this[table]
+    const set = map.get(serverPath)
+    if (set === undefined) return
+    map.delete(serverPath)
+    this.count -= set.size
+    for (const listener of set) Deferred.doneUnsafe(listener, exit)
   }
 
   /** Paths per table, for SetWatches after a reconnect. */
@@ -221,9 +220,4 @@ export class WatchRegistry {
       map.clear()
     }
   }
-}
-
-const parentOf = (path: string): string => {
-  const i = path.lastIndexOf("/")
-  return i <= 0 ? "/" : path.slice(0, i)
 }
