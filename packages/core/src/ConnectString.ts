@@ -126,7 +126,17 @@ export const parse = (s: string): Effect.Effect<ConnectString, BadArguments> =>
     onFailure: (detail) => Effect.fail(new BadArguments({ op: "connect", detail }))
   })
 
-const formatHost = ({ host, port }: HostPort): string => `${host.includes(":") ? `[${host}]` : host}:${port}`
+/**
+ * One server as `host:port`, an IPv6 host in brackets: how sessions name the server they talk
+ * to, in events, logs and errors.
+ *
+ * @example
+ * formatHost({ host: "::1", port: 2181 }) // "[::1]:2181"
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const formatHost = ({ host, port }: HostPort): string => `${host.includes(":") ? `[${host}]` : host}:${port}`
 
 /**
  * Writes hosts and an optional chroot back as a connect string (IPv6 hosts in brackets, ports

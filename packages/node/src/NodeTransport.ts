@@ -14,6 +14,7 @@
  *
  * @since 0.1.0
  */
+import { formatHost } from "@effect-zk/core/ConnectString"
 import { type Channel, type ChannelHandlers, type HostPort, Transport, TransportError } from "@effect-zk/core/Transport"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -121,7 +122,7 @@ const READ_BUFFER_BYTES = 64 * 1024
 export const make = (options: NodeTransportOptions = {}): Transport["Service"] => ({
   connect: (address: HostPort, handlers: ChannelHandlers, timeoutMillis: number) =>
     Effect.callback<Channel, TransportError>((resume) => {
-      const label = `${address.host}:${address.port}`
+      const label = formatHost(address)
       const tls = options.tls
       const socket = tls === undefined
         ? Net.connect({

@@ -20,6 +20,7 @@ import type * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
 import type * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
+import * as ConnectString from "../ConnectString.ts"
 import * as Protocol from "../Protocol.ts"
 import * as Sasl from "../Sasl.ts"
 import { ClientId, type SessionEvent, type SessionState } from "../Session.ts"
@@ -125,7 +126,7 @@ export class Session {
     this.hosts = hosts
     this.hostIndex = 0
     const conn = this.conn
-    if (conn !== undefined && !hosts.some((h) => `${h.host}:${h.port}` === conn.address)) {
+    if (conn !== undefined && !hosts.some((h) => ConnectString.formatHost(h) === conn.address)) {
       conn.close("its server was removed from the server list")
     }
   }
@@ -198,7 +199,7 @@ export class Session {
     if (this.ended !== undefined) return Effect.fail(fromCode(this.ended.code, "connect", undefined, this.ended.detail))
     const hosts = this.hosts
     const host = hosts[this.hostIndex++ % hosts.length]!
-    const address = `${host.host}:${host.port}`
+    const address = ConnectString.formatHost(host)
     // Java gives each host sessionTimeout/hostCount; at least three attempts fit in the session
     // timeout here, so one swallowed handshake cannot use up the whole session.
     const attemptTimeout = Math.max(1000, Math.floor(this.options.sessionTimeout / Math.max(3, hosts.length)))
@@ -508,10 +509,11 @@ export class Session {
       interval = Math.min(interval * 2, 5000)
       for (let i = 0; i < this.hosts.length; i++) {
         const host = this.hosts[i]!
-        if (`${host.host}:${host.port}` === conn.address) continue
+        const address = ConnectString.formatHost(host)
+        if (address === conn.address) continue
         if ((yield* this.isReadWrite(host)) && this.conn === conn) {
           this.hostIndex = i
-          conn.close(`a read-write server is available at ${host.host}:${host.port}`)
+          conn.close(`a read-write server is available at ${address}`)
           break
         }
       }
@@ -612,7 +614,7 @@ export class Session {
       const fibers = [loop, ticker]
       if (this.options.canBeReadOnly) fibers.push(yield* Effect.forkIn(this.seekReadWrite, scope))
       yield* Scope.addFinalizer(scope, Effect.andThen(this.close, Fiber.interruptAll(fibers)))
-      const hosts = this.hosts.map((h) => `${h.host}:${h.port}`).join(",")
+      const hosts = ConnectString.format(this.hosts)
       yield* Deferred.await(this.firstConnect).pipe(
         Effect.timeoutOrElse({
           duration: Duration.millis(this.options.connectTimeout),
