@@ -504,6 +504,28 @@ const makeService = (session: Session.Session, instrument: Observability.Instrum
       )
     ).pipe(Stream.filter((event): event is WatchEvent => event !== undefined))
 
+  /**
+   * A create's record with its mode, path (sequential suffix allowed only for sequential
+   * modes), TTL and ACL checked, or why it cannot be sent; shared by create and multi.
+   */
+  const createRecord = (
+    opName: string,
+    path: string,
+    data: Uint8Array,
+    options: CreateOptions | undefined
+  ): { readonly mode: CreateMode; readonly record: Protocol.CreateTTLRequest } | ZkError => {
+    const mode = options?.mode ?? CreateMode.Persistent
+    const bad = badPath(opName, path, CreateModes.isSequential(mode))
+    if (bad !== undefined) return bad
+    const ttlError = CreateModes.ttlError(mode, options?.ttl)
+    if (ttlError !== undefined) return new BadArguments({ op: opName, path, detail: ttlError })
+    const acl = options?.acl ?? Acl.openUnsafe
+    const aclError = Acl.validate(acl)
+    if (aclError !== undefined) return fromCode(ErrorCode.InvalidACL, opName, path, aclError)
+    const record = { path: session.serverPath(path), data, acl, flags: CreateModes.flags(mode), ttl: BigInt(options?.ttl ?? 0) }
+    return { mode, record }
+  }
+
   const createWith = <A>(
     opName: string,
     path: string,
@@ -512,22 +534,10 @@ const makeService = (session: Session.Session, instrument: Observability.Instrum
     read: (r: JuteReader) => A,
     opcodeFor: (mode: CreateMode) => number
   ): Effect.Effect<A, ZkError> => {
-    const mode = options?.mode ?? CreateMode.Persistent
-    const bad = badPath(opName, path, CreateModes.isSequential(mode))
-    if (bad !== undefined) return Effect.fail(bad)
-    const ttlError = CreateModes.ttlError(mode, options?.ttl)
-    if (ttlError !== undefined) return Effect.fail(new BadArguments({ op: opName, path, detail: ttlError }))
-    const acl = options?.acl ?? Acl.openUnsafe
-    const aclError = Acl.validate(acl)
-    if (aclError !== undefined) return Effect.fail(fromCode(ErrorCode.InvalidACL, opName, path, aclError))
+    const checked = createRecord(opName, path, toBytes(data), options)
+    if ("_tag" in checked) return Effect.fail(checked)
+    const { mode, record } = checked
     const op = opcodeFor(mode)
-    const record: Protocol.CreateTTLRequest = {
-      path: session.serverPath(path),
-      data: toBytes(data),
-      acl,
-      flags: CreateModes.flags(mode),
-      ttl: BigInt(options?.ttl ?? 0)
-    }
     return request(
       op,
       opName,
@@ -681,24 +691,16 @@ const makeService = (session: Session.Session, instrument: Observability.Instrum
   const sync: ZooKeeperService["sync"] = (path) =>
     pathRequest(Protocol.OpCode.Sync, "sync", path, (r) => session.clientPath(Protocol.readPath(r)))
 
-
-
   const multiOp = (op: Op.Op): Protocol.MultiOp | BadArguments | ZkError => {
     switch (op._tag) {
       case "Create": {
-        const mode = op.mode ?? CreateMode.Persistent
-        const bad = badPath("multi", op.path, CreateModes.isSequential(mode))
-        if (bad !== undefined) return bad
-        const ttlError = CreateModes.ttlError(mode, op.ttl)
-        if (ttlError !== undefined) return new BadArguments({ op: "multi", path: op.path, detail: ttlError })
-        const acl = op.acl ?? Acl.openUnsafe
-        const aclError = Acl.validate(acl)
-        if (aclError !== undefined) return fromCode(ErrorCode.InvalidACL, "multi", op.path, aclError)
-        const request = { path: session.serverPath(op.path), data: op.data, acl, flags: CreateModes.flags(mode) }
+        const checked = createRecord("multi", op.path, op.data, op)
+        if ("_tag" in checked) return checked
+        const { mode, record } = checked
         const opcode = CreateModes.opcodeFor(mode)
         return opcode === Protocol.OpCode.CreateTTL
-          ? { type: Protocol.OpCode.CreateTTL, request: { ...request, ttl: BigInt(op.ttl ?? 0) } }
-          : { type: opcode === Protocol.OpCode.CreateContainer ? Protocol.OpCode.CreateContainer : Protocol.OpCode.Create, request }
+          ? { type: Protocol.OpCode.CreateTTL, request: record }
+          : { type: opcode === Protocol.OpCode.CreateContainer ? Protocol.OpCode.CreateContainer : Protocol.OpCode.Create, request: record }
       }
       case "Delete":
       case "Set":
@@ -914,26 +916,32 @@ const makeService = (session: Session.Session, instrument: Observability.Instrum
     )
   }
 
-  /** getW, or existsW when the node is missing; an exists-then-get race loops back to get. */
-  const watchData: ZooKeeperService["watchData"] = (path) => {
-    const read: WatchedRead<Option.Option<NodeData>> = getW(path).pipe(
-      Effect.map(({ data, stat, watch }) => ({ value: Option.some({ data, stat }), watch })),
+  /**
+   * `read`, or while the node is missing `missing` with an exists watch (for the create); an
+   * exists-then-read race loops back to `read`.
+   */
+  const orWhenMissing = <A>(path: string, read: WatchedRead<A>, missing: A): WatchedRead<A> => {
+    const self: WatchedRead<A> = read.pipe(
       Effect.catchTag("NoNode", () =>
         Effect.flatMap(existsW(path), ({ stat, watch }) =>
-          Option.isNone(stat) ? Effect.succeed({ value: Option.none<NodeData>(), watch }) : Effect.suspend(() => read)))
+          Option.isNone(stat) ? Effect.succeed({ value: missing, watch }) : Effect.suspend(() => self)))
     )
-    return watchLoop(read)
+    return self
   }
 
-  const watchChildren: ZooKeeperService["watchChildren"] = (path) => {
-    const read: WatchedRead<ReadonlyArray<string>> = childrenW(path).pipe(
-      Effect.map(({ children, watch }) => ({ value: children, watch })),
-      Effect.catchTag("NoNode", () =>
-        Effect.flatMap(existsW(path), ({ stat, watch }) =>
-          Option.isNone(stat) ? Effect.succeed({ value: [], watch }) : Effect.suspend(() => read)))
-    )
-    return watchLoop(read)
-  }
+  const watchData: ZooKeeperService["watchData"] = (path) =>
+    watchLoop(orWhenMissing(
+      path,
+      Effect.map(getW(path), ({ data, stat, watch }) => ({ value: Option.some({ data, stat }), watch })),
+      Option.none<NodeData>()
+    ))
+
+  const watchChildren: ZooKeeperService["watchChildren"] = (path) =>
+    watchLoop(orWhenMissing<ReadonlyArray<string>>(
+      path,
+      Effect.map(childrenW(path), ({ children, watch }) => ({ value: children, watch })),
+      []
+    ))
 
   const updateServers: ZooKeeperService["updateServers"] = (servers) =>
     Effect.gen(function*() {
