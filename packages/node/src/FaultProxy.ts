@@ -121,8 +121,9 @@ export const make = (target: { readonly host: string; readonly port: number }): 
         link.client.end(part)
         closeAll()
       }
+      const modeOf = (link: Link, to: Net.Socket): Mode => (to === link.client ? modes.toClient : modes.toServer)
       const forward = (link: Link, to: Net.Socket, chunk: Buffer) => {
-        const mode = to === link.client ? modes.toClient : modes.toServer
+        const mode = modeOf(link, to)
         if (mode === "blackhole") return
         if (mode === "pause") {
           link.held.push({ to, chunk })
@@ -166,7 +167,7 @@ export const make = (target: { readonly host: string; readonly port: number }): 
                 const held = link.held
                 link.held = []
                 for (const entry of held) {
-                  const mode = entry.to === link.client ? modes.toClient : modes.toServer
+                  const mode = modeOf(link, entry.to)
                   if (mode === "pass") deliver(link, entry.to, entry.chunk)
                   else if (mode === "pause") link.held.push(entry)
                   // blackhole: dropped
