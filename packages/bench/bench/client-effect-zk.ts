@@ -4,7 +4,7 @@
  *
  * Pipelining (`get-pipe`, `create-pipe`, `set-pipe`, `multi-session`) has two styles:
  * - `effect-zk`: `Effect.forEach(items, op, { concurrency: 256, discard: true })`, what a user
- *   writes first. shared/docs/performance.md measured its in-flight fiber `Set` at about
+ *   writes first. docs/performance.md#bulk-work measured its in-flight fiber `Set` at about
  *   500 B per op of extra old-generation memory.
  * - `effect-zk-workers`: 256 fibers that each loop `yield* op(next++)` until the work runs out.
  *

@@ -1,6 +1,6 @@
 /**
  * Access control lists: permissions, ids, gozk-style constructors and the ZooDefs constants
- * (protocol.md §8).
+ * (docs/protocol.md#auth).
  *
  * @example
  * import { Acl, Perms } from "@effect-zk/core"

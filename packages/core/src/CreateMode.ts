@@ -1,6 +1,6 @@
 /**
  * Create modes: what kind of znode `create` makes, the wire flag each mode sends and which
- * create opcode it needs (protocol.md §4.1).
+ * create opcode it needs (docs/protocol.md#create-modes).
  *
  * @example
  * import { CreateMode } from "@effect-zk/core"
@@ -104,7 +104,7 @@ export const isTtl = (mode: CreateMode): boolean => mode === "PersistentWithTtl"
 export const isContainer = (mode: CreateMode): boolean => mode === "Container"
 
 /**
- * Create opcodes (protocol.md §4): create2 for the plain modes, createContainer and createTTL
+ * Create opcodes (docs/protocol.md#create-modes): create2 for the plain modes, createContainer and createTTL
  * for the others.
  *
  * @since 0.1.0

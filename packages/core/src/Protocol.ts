@@ -4,7 +4,7 @@
  * knows about Effect fibers; the session layer drives it.
  *
  * Layout follows `zookeeper.jute`; the traps the record names do not show are commented where
- * they bite (protocol.md holds the byte-by-byte reference).
+ * they bite (docs/protocol.md collects them).
  *
  * @since 0.1.0
  */
@@ -59,7 +59,7 @@ export const OpCode = {
 
 /**
  * Reserved xids. Notifications, pings and auth replies are not in the reply FIFO: auth is
- * answered on the server's I/O thread and can overtake earlier replies (protocol.md §3).
+ * answered on the server's I/O thread and can overtake earlier replies (docs/protocol.md#xids).
  *
  * @since 0.1.0
  * @category constants
@@ -131,7 +131,7 @@ export const SERVER_MAX_FRAME = 0xfffff
 /**
  * Default limit for incoming frames. A little above 1 MiB, because the server does not bound
  * its own replies: a getData of a node just under the limit comes back with a header and a
- * Stat on top (protocol.md §1).
+ * Stat on top (docs/protocol.md#framing).
  *
  * @since 0.1.0
  * @category constants
@@ -254,7 +254,7 @@ export type MultiOp =
 
 /**
  * One result of a multi response, dispatched on the result's own type, never on the request's
- * (3.8.0 answers create2 ops in the create layout, protocol.md §4.2).
+ * (3.8.0 answers create2 ops in the create layout, docs/protocol.md#multi).
  *
  * @since 0.1.0
  * @category models
@@ -500,7 +500,7 @@ export const readBuffer = (r: JuteReader): Uint8Array | null => r.buffer()
 
 /**
  * MultiResponse. A failed transaction still has header err 0: every result is then an error
- * entry (0 before the failing op, its code at it, -2 after), protocol.md §4.2.
+ * entry (0 before the failing op, its code at it, -2 after), docs/protocol.md#multi.
  *
  * @since 0.1.0
  * @category decoding

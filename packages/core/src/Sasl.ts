@@ -38,16 +38,15 @@
  *    instead replies `err: 0` with a null token and keeps the connection, without the identity
  *    (from the server's source, not tested). {@link step} fails on that null token too.
  *
- * Notes for wiring it into the session:
- * - The server handles op 102 inline in its I/O thread, outside the request pipeline, like auth
- *   packets (protocol.md §8). Its reply can therefore overtake replies to earlier requests, so do
- *   not match it FIFO against outstanding calls. Java avoids the problem by holding every other
- *   outgoing packet (auth packets, SetWatches, user requests) until the exchange is finished.
- *   Do the same: run the exchange right after the handshake, before re-sending auth and
- *   SetWatches.
- * - The identity belongs to the connection, not the session, so repeat the exchange after
+ * How the session runs it, and why (docs/protocol.md#sasl):
+ * - The server answers op 102 on its I/O thread, outside the request pipeline, as it does auth
+ *   packets, so a reply could overtake replies to earlier requests and break FIFO matching.
+ *   The session therefore runs the exchange right after the handshake, before auth packets,
+ *   SetWatches and queued requests, with nothing else in flight; Java holds its outgoing
+ *   packets the same way.
+ * - The identity belongs to the connection, not the session, so the exchange runs again after
  *   every reconnect (Java makes a new `ZooKeeperSaslClient` per connection).
- * - The reply header's zxid is 0; do not let it lower the last zxid seen.
+ * - The reply header's zxid is 0, and only zxids above 0 move the last zxid seen.
  *
  * @example
  * ```ts

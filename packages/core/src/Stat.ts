@@ -1,5 +1,5 @@
 /**
- * The metadata ZooKeeper keeps for every znode, as the server returns it (protocol.md §4).
+ * The metadata ZooKeeper keeps for every znode, as the server returns it (docs/protocol.md#records).
  *
  * @since 0.1.0
  */

@@ -1,6 +1,6 @@
 /**
  * Znode paths: the client-side validation of Java's `PathUtils.validatePath`, chroot mapping,
- * and small helpers for names (protocol.md §7).
+ * and small helpers for names (docs/protocol.md#paths, #chroot).
  *
  * @since 0.1.0
  */

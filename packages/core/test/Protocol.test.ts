@@ -44,7 +44,7 @@ const writeStat = (w: JuteWriter, s: Stat): void => {
 }
 
 // Test-side readers for records the client only writes, built from the jute primitives in the
-// order of protocol.md §2 and §4, so the round trips check the encoders' field order.
+// order of docs/protocol.md#handshake and #records, so the round trips check the encoders' field order.
 const readConnectRequest = (r: JuteReader): P.ConnectRequest => ({
   protocolVersion: r.int(),
   lastZxidSeen: r.long(),
@@ -416,7 +416,7 @@ describe(`goldens captured from ZooKeeper ${serverVersion}`, () => {
     }
   })
 
-  it("the ConnectRequest matches the layout spelled out in protocol.md §2", () => {
+  it("the ConnectRequest matches the layout spelled out in docs/protocol.md#handshake", () => {
     // 49-byte frame: protocolVersion, lastZxidSeen, timeOut, sessionId, passwd (16), readOnly.
     const expected = "0000002d" + "00000000" + "0000000000000000" + "00007530" + "0000000000000000" + "00000010" + "00".repeat(16) + "00"
     assert.strictEqual(goldens.connect.requestHex, expected)
@@ -445,7 +445,7 @@ describe(`goldens captured from ZooKeeper ${serverVersion}`, () => {
     // The same reply to a request without the readOnly byte: 36 bytes, readOnly defaults to false.
     const short = decodeAll(frame.subarray(4, 4 + 36), P.readConnectResponse)
     assert.deepStrictEqual(short, c)
-    // An expired-session reply: timeOut 0, sessionId 0, 16 zero bytes (§2).
+    // An expired-session reply: timeOut 0, sessionId 0, 16 zero bytes (docs/protocol.md#handshake).
     const expired = { protocolVersion: 0, timeOut: 0, sessionId: 0n, passwd: new Uint8Array(16), readOnly: false }
     assert.deepStrictEqual(decodeAll(bytesOf((w) => writeConnectResponse(w, expired, true)), P.readConnectResponse), expired)
   })
@@ -757,7 +757,7 @@ describe("round trips (seeded random values)", () => {
       const t: P.CreateTTLRequest = { ...g.createRequest(), ttl: g.long() }
       assert.deepStrictEqual(decodeAll(bytesOf((w) => P.writeCreateTTLRequest(w, t)), readCreateTTLRequest), t)
     }
-    // An empty ACL list is a count of 0, never -1 (§1).
+    // An empty ACL list is a count of 0, never -1 (docs/protocol.md#framing).
     const bytes = bytesOf((w) => P.writeCreateRequest(w, { path: "/a", data: null, acl: [], flags: 0 }))
     assert.strictEqual(toHex(bytes), "000000022f61" + "ffffffff" + "00000000" + "00000000")
   })
@@ -1022,7 +1022,7 @@ describe("FrameDecoder", () => {
     assert.isAbove(P.DEFAULT_MAX_FRAME, P.SERVER_MAX_FRAME)
     const dec = new FrameDecoder()
     assert.strictEqual(dec.maxFrame, P.DEFAULT_MAX_FRAME)
-    // The 1,048,636-byte getData reply seen on 3.8.0 (protocol.md §1) fits.
+    // The 1,048,636-byte getData reply seen on 3.8.0 (docs/protocol.md#framing) fits.
     assert.isUndefined(dec.push(Uint8Array.from(int32(1_048_636)), () => {}))
     failed(new FrameDecoder().push(Uint8Array.from(int32(P.DEFAULT_MAX_FRAME + 1)), () => {}))
   })
@@ -1183,7 +1183,7 @@ describe("decodeWith bounds", () => {
 })
 
 describe("constants", () => {
-  it("opcodes, xids and enums match protocol.md §3-6", () => {
+  it("opcodes, xids and enums match docs/protocol.md", () => {
     assert.deepStrictEqual(
       [OpCode.Create, OpCode.Delete, OpCode.Exists, OpCode.GetData, OpCode.SetData, OpCode.GetACL, OpCode.SetACL, OpCode.GetChildren, OpCode.Sync, OpCode.Ping],
       [1, 2, 3, 4, 5, 6, 7, 8, 9, 11]

@@ -1,5 +1,5 @@
 /**
- * Issue 7, the caller misbehaves: every rule of protocol.md §7, bad versions, bad ACLs, oversized
+ * The caller misbehaves: every rule of docs/protocol.md#paths, bad versions, bad ACLs, oversized
  * data, bad TTLs, empty and malformed multis. Each mistake fails with a typed error
  * (BadArguments or InvalidACL) and nothing reaches the server: the server's own count of packets
  * received on the session's connection (`cons` recved) moves by exactly the one probe request.
@@ -58,7 +58,7 @@ const noneReachTheServer = (zk: ZooKeeperService, tag: "BadArguments" | "Invalid
     return mistakes.length
   })
 
-/** Each invalid path, with the rule it breaks (protocol.md §7). */
+/** Each invalid path, with the rule it breaks (docs/protocol.md#paths). */
 const BAD_PATHS: ReadonlyArray<string> = [
   "", // empty
   "a", // not absolute
@@ -145,7 +145,7 @@ layer(ZooKeeperServer.layer(), { timeout: "120 seconds", excludeTestServices: tr
     return { zk, servers }
   })
 
-  it.effect("every §7 path rule, on every operation that takes a path: BadArguments, nothing sent", () =>
+  it.effect("every path rule of docs/protocol.md#paths, on every operation that takes a path: BadArguments, nothing sent", () =>
     Effect.gen(function*() {
       const { zk } = yield* quiet
       yield* zk.create("/a", "")
@@ -230,7 +230,7 @@ layer(ZooKeeperServer.layer(), { timeout: "120 seconds", excludeTestServices: tr
         ["a 1 MiB path", zk.exists(`/${"p".repeat(1024 * 1024)}`)]
       ])
       assert.isTrue(Option.isNone(yield* zk.exists("/m1")))
-      // Exactly the limit is the server's to accept (protocol.md §1), and it does.
+      // Exactly the limit is the server's to accept (docs/protocol.md#framing), and it does.
       const stat = yield* zk.set("/big", new Uint8Array(fits))
       assert.strictEqual(stat.dataLength, fits)
     }))

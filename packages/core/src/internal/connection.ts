@@ -261,7 +261,7 @@ export class Connection implements ChannelHandlers {
     this.scheduleFlush()
   }
 
-  /** Sends an AuthPacket with xid -4; its reply comes out of band (protocol.md §3, §8). */
+  /** Sends an AuthPacket with xid -4; its reply comes out of band (docs/protocol.md#xids, #auth). */
   sendAuth(scheme: string, auth: Uint8Array): void {
     if (this.closed) return
     const w = this.writer

@@ -1,6 +1,6 @@
 /**
  * Jute, ZooKeeper's serialization: big-endian integers, length-prefixed buffers and strings
- * (-1 = null), counted vectors, and records as their fields in order (protocol.md §1).
+ * (-1 = null), counted vectors, and records as their fields in order (docs/protocol.md#framing).
  *
  * The reader is bounds-checked on every read. It throws a `DecodeFailure`, which never leaves
  * the codec: `Protocol` catches it at the frame boundary and returns a typed error. Throwing

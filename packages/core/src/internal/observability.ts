@@ -2,7 +2,7 @@
  * Opt-in tracing and metrics for operations, and the session-change log that is always on.
  *
  * Off by default because a span per request about doubles the client's CPU per operation
- * (shared/docs/performance.md); when off, operations run with no wrapper at all. Nothing here
+ * (docs/performance.md#tracing); when off, operations run with no wrapper at all. Nothing here
  * ever sees credentials: spans carry the operation name and path only.
  *
  * Metrics (Effect `Metric`, exported by whatever registry the application uses):

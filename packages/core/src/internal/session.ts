@@ -355,7 +355,7 @@ export class Session {
 
   /**
    * Re-registers every watch, with `relativeZxid` = the last zxid seen, so the server fires at
-   * once the one-shot watches whose node changed while we were away (protocol.md §6).
+   * once the one-shot watches whose node changed while we were away (docs/protocol.md#set-watches).
    * SetWatches2 (3.6+) only when persistent watches exist, so older servers keep working.
    * Batches close once their paths reach 128 KiB, in Java's order: data, exist, child,
    * persistent, recursive (standard watches before persistent ones on a path, the order 3.8

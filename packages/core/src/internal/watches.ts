@@ -1,6 +1,6 @@
 /**
  * Client-side bookkeeping of one-shot watches, following the Java client's ZKWatchManager
- * (protocol.md §6): three tables keyed by *server* path (so SetWatches can replay them as is
+ * (docs/protocol.md#watch-events): three tables keyed by *server* path (so SetWatches can replay them as is
  * and a notification is looked up without rewriting its path), each entry a set of local
  * listeners that all fire on the one server event.
  *
@@ -177,7 +177,7 @@ export class WatchRegistry {
   /**
    * For a reconnect: the subscribers whose watches it re-registers, and a function to tell them,
    * once the server has the watches back, that events may have been missed meanwhile (the
-   * server re-arms persistent watches without replaying anything, protocol.md §6). Whoever
+   * server re-arms persistent watches without replaying anything, docs/protocol.md#set-watches). Whoever
    * unsubscribed in between is skipped.
    */
   resyncWhenArmed(): () => void {
