@@ -301,7 +301,7 @@ const program = (options: Options) =>
     const targets = evaluateTargets(aggs)
     console.log(`\nMedians of ${options.rounds} round(s); "x nzc" = ratio to node-zookeeper-client. CPU = user+sys of the client process over the timed part.\n`)
     console.log(renderTable(aggs, options.workloads))
-    if (targets.length > 0) console.log(`\nTargets of issue 6 (effect-zk, on the medians):\n${renderTargets(targets)}`)
+    if (targets.length > 0) console.log(`\nTargets (effect-zk, on the medians):\n${renderTargets(targets)}`)
 
     const finishedAt = new Date()
     const file = path.join(resultsDir, `bench-${stamp(startedAt)}${options.quick ? "-quick" : ""}.json`)

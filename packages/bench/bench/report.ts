@@ -1,6 +1,6 @@
 /**
- * Medians over rounds, the printed table (ratios against node-zookeeper-client) and the issue's
- * targets for effect-zk, evaluated on the medians.
+ * Medians over rounds, the printed table (ratios against node-zookeeper-client) and effect-zk's
+ * performance targets, evaluated on the medians.
  */
 import { median } from "./measure.ts"
 import { baseline, type ClientName, type RunResult, type WorkloadName } from "./spec.ts"
@@ -90,7 +90,7 @@ export const renderTable = (aggs: ReadonlyArray<Aggregate>, workloads: ReadonlyA
   return lines.join("\n")
 }
 
-/** One of the issue's targets, checked on the medians. */
+/** One of effect-zk's performance targets, checked on the medians. */
 export interface TargetCheck {
   readonly client: ClientName
   readonly workload: WorkloadName
@@ -111,7 +111,7 @@ const cpuTargets: Partial<Record<WorkloadName, number>> = {
   "watch-rtt": 0.7
 }
 
-/** The targets of issue 6 for each effect-zk variant present (CPU and RSS against nzc, throughput and p50 against the best peer). */
+/** effect-zk's performance targets for each of its variants present (CPU and RSS against nzc, throughput and p50 against the best peer). */
 export const evaluateTargets = (aggs: ReadonlyArray<Aggregate>): Array<TargetCheck> => {
   const out: Array<TargetCheck> = []
   for (const a of aggs) {

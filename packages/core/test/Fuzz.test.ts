@@ -1,5 +1,5 @@
 /**
- * Issue 7, decoder fuzzing: random and mutated frames through every decoder, the frame
+ * Decoder fuzzing: random and mutated frames through every decoder, the frame
  * splitter and a live `Connection`. The engine is `utils/fuzz.ts`; the soak script runs the same
  * engine with 100,000+ cases. Protocol.test.ts holds the hand-written decoder edge cases.
  */
@@ -51,7 +51,7 @@ const connected = (maxFrame = P.DEFAULT_MAX_FRAME) => {
   return { conn, seen, call, outcomes }
 }
 
-describe("fuzz (issue 7)", () => {
+describe("fuzz", () => {
   it("5,000 random and mutated cases: no exception escapes, no hang, nothing allocated beyond the frame, every call settled once", async () => {
     const report = await runFuzz({ cases: 5000, seed: 7 })
     const summary = formatReport(report)

@@ -1,5 +1,5 @@
 /**
- * The soak (issue 7): many sessions doing mixed reads, writes and watches against a 3-node
+ * The soak: many sessions doing mixed reads, writes and watches against a 3-node
  * ensemble on 127.0.0.1 while members are stopped and started at random (never more than one
  * down, so the quorum holds), then a check of every promise the client makes:
  *

@@ -1,5 +1,5 @@
 /**
- * Issue 4 against a real 3-node ensemble: the member a session is on dies, the leader dies, the
+ * Session resilience against a real 3-node ensemble: the member a session is on dies, the leader dies, the
  * quorum is lost and comes back. The session must survive each within its timeout, with its
  * ephemeral nodes and its watches.
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 7, the server misbehaves: a lying server (test/utils/LyingServer.ts) in front of a real
+ * The server misbehaves: a lying server (test/utils/LyingServer.ts) in front of a real
  * one, or alone. For every lie the client drops that connection with a typed error naming the
  * problem, then reconnects to an honest connection, or, with no honest server at all, ends
  * cleanly when closed. No request is left hanging (each one is joined under a deadline) and no

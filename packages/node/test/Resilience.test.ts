@@ -1,5 +1,5 @@
 /**
- * Issue 4, session resilience, through a fault proxy in front of a real server: stalls and
+ * Session resilience, through a fault proxy in front of a real server: stalls and
  * partitions, cuts in the middle of a reply, requests caught by a cut or made while
  * disconnected, reconnect pacing, client-side expiry, and SetWatches batching.
  */

@@ -175,8 +175,8 @@ layer(ZooKeeperServer.layer(), { timeout: "60 seconds", excludeTestServices: tru
       yield* expectNode(zk, "/test", "rival 2", 3)
     }))
 
-  // Enable once retryChange stops treating create's NoNode as a conflict (see the report of
-  // issue 4): gozk returns it at once, and retrying cannot make a missing parent appear.
+  // A create that fails with NoNode (its parent is missing) is not a conflict for retryChange:
+  // gozk returns it at once, and retrying cannot make a missing parent appear.
   it.effect("a missing parent is not a conflict: NoNode at once, the function called once", () =>
     Effect.gen(function*() {
       const { zk } = yield* sessions

@@ -1,5 +1,5 @@
 /**
- * Issue 7, the short soak: the same code as `pnpm soak` (soak/soak.ts), with 20 sessions for
+ * The short soak: the same code as `pnpm soak` (soak/soak.ts), with 20 sessions for
  * ~10 s against a 3-node ensemble while a member is stopped and started. Every invariant of the
  * full soak must hold here too.
  */
