@@ -109,9 +109,9 @@ layer(ZooKeeperServer.layer(), { timeout: "60 seconds", excludeTestServices: tru
       // The tarballs: built from the current sources, packed as `npm publish` would.
       yield* run(process.execPath, [path.join(root, "node_modules/typescript/bin/tsc"), "-b"], { cwd: root })
       const packs = yield* tempDir
-      for (const name of PUBLISHED) {
-        yield* run("pnpm", ["pack", "--pack-destination", packs], { cwd: path.join(root, "packages", name) })
-      }
+      yield* Effect.forEach(PUBLISHED, (name) => run("pnpm", ["pack", "--pack-destination", packs], { cwd: path.join(root, "packages", name) }), {
+        concurrency: "unbounded"
+      })
       const tarballs = (yield* Effect.promise(() => fs.readdir(packs))).filter((f) => f.endsWith(".tgz")).sort()
       assert.deepStrictEqual(tarballs, ["effect-zk-core-0.1.0.tgz", "effect-zk-node-0.1.0.tgz", "effect-zk-server-0.1.0.tgz"])
 
@@ -145,12 +145,14 @@ layer(ZooKeeperServer.layer(), { timeout: "60 seconds", excludeTestServices: tru
         assert.deepStrictEqual(declared, imported, `@effect-zk/${name} declares exactly what its code imports`)
       }
 
-      // The example as written: strict type-check, then two runs against one fresh server.
-      yield* run(process.execPath, [path.join(root, "node_modules/typescript/bin/tsc"), "-p", project], { cwd: project })
+      // The example as written: a strict type-check, and meanwhile two runs against one fresh server.
       const servers = yield* (yield* ZooKeeperServer.ZooKeeperServer).address
-      for (const round of [1, 2]) {
-        const result = yield* Effect.result(run(process.execPath, ["readme.ts"], { cwd: project, env: { ZK_SERVERS: servers } }))
-        assert.strictEqual(result._tag, "Success", `run ${round} of the README example: ${result._tag === "Failure" ? result.failure.message : ""}`)
-      }
+      const twice = Effect.forEach([1, 2], (round) =>
+        Effect.flatMap(Effect.result(run(process.execPath, ["readme.ts"], { cwd: project, env: { ZK_SERVERS: servers } })), (result) =>
+          Effect.sync(() =>
+            assert.strictEqual(result._tag, "Success", `run ${round} of the README example: ${result._tag === "Failure" ? result.failure.message : ""}`)
+          )), { discard: true })
+      const typeCheck = run(process.execPath, [path.join(root, "node_modules/typescript/bin/tsc"), "-p", project], { cwd: project })
+      yield* Effect.all([typeCheck, twice], { concurrency: "unbounded", discard: true })
     }), { timeout: 240_000 })
 })
