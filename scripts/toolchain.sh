@@ -10,6 +10,8 @@
 #   - pnpm (npm package, not corepack: this registry's metadata has no signatures corepack accepts);
 #   - Java and ZooKeeper from Debian's packages when running as root (otherwise it prints the
 #     command to run and fails), because every session and watch test runs against a real server;
+#   - npm (Debian's package) if it is missing: the consumer check installs the packed packages
+#     with it, into a temporary project (effect comes from the registry, then from npm's cache);
 #   - the workspace's dependencies from the committed lockfile.
 set -euo pipefail
 
@@ -59,7 +61,21 @@ if [[ -z ${ZOOKEEPER_HOME:-} && ! -f /usr/share/java/zookeeper.jar ]] || ! comma
   fi
 fi
 
-# 4. Dependencies, only when the lockfile changed since the last install
+# 4. npm, which the consumer check (packages/node/test/Consumer.test.ts) installs the packed
+#    packages with, as a user would; Debian 12 ships it apart from nodejs.
+if ! command -v npm >/dev/null 2>&1; then
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    say "installing npm (Debian package)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q npm >&2 || { apt-get update -q >&2 && apt-get install -y -q npm >&2; }
+  else
+    say "npm is missing. Install it with:"
+    say "  sudo apt-get update && sudo apt-get install -y npm"
+    exit 1
+  fi
+fi
+
+# 5. Dependencies, only when the lockfile changed since the last install
 stamp="$root/node_modules/.effect-zk-install"
 if [[ ! -f $stamp || -n $(find "$root/pnpm-lock.yaml" "$root/package.json" "$root"/packages/*/package.json -newer "$stamp" 2>/dev/null) ]]; then
   (cd "$root" && pnpm install --frozen-lockfile --reporter=append-only >&2)

@@ -70,6 +70,11 @@ export interface FaultProxy {
   readonly connections: Effect.Effect<number>
   /** Connections accepted since the start, refused ones included: a client's connection attempts. */
   readonly accepted: Effect.Effect<number>
+  /**
+   * Bytes held back by `pause` right now, both directions together: e.g. to wait until a request
+   * has reached the paused proxy before acting on it.
+   */
+  readonly held: Effect.Effect<number>
 }
 
 interface Link {
@@ -179,7 +184,12 @@ export const make = (target: { readonly host: string; readonly port: number }): 
           cutAfter: (bytes) => Effect.sync(() => void (cutBudget = Math.max(0, bytes))),
           setRefuse: (value) => Effect.sync(() => void (refuse = value)),
           connections: Effect.sync(() => links.size),
-          accepted: Effect.sync(() => accepted)
+          accepted: Effect.sync(() => accepted),
+          held: Effect.sync(() => {
+            let bytes = 0
+            for (const link of links) for (const { chunk } of link.held) bytes += chunk.length
+            return bytes
+          })
         }
         resume(Effect.succeed({ proxy, close: () => {
           closeAll()

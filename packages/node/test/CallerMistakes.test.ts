@@ -8,11 +8,12 @@
  * Also the security promises: digest ACLs are enforced (NoAuth), an unknown auth scheme ends the
  * session with AuthFailed, and credentials never show up in logs, errors or events.
  */
+import { Testing } from "@effect-zk/node"
 import { assert, layer } from "@effect/vitest"
 import { Acl, CreateMode, Op, Perms, type ZooKeeperService } from "@effect-zk/core"
 import { FourLetterWord, ZooKeeperServer } from "@effect-zk/server"
 import { Cause, Effect, Fiber, Logger, Option, Redacted, References, Stream } from "effect"
-import { chrootOf, connectTo, eventually, sandbox } from "./utils/TestZooKeeper.ts"
+import { chrootOf, connectTo, holdsFor, sandbox } from "./utils/TestZooKeeper.ts"
 
 type Mistake = readonly [label: string, effect: Effect.Effect<unknown, unknown>]
 
@@ -335,7 +336,7 @@ layer(ZooKeeperServer.layer(), { timeout: "120 seconds", excludeTestServices: tr
     Effect.gen(function*() {
       const servers = yield* sandbox
       const configured = yield* connectTo(servers, { auth: [{ scheme: "no-such-scheme", credential: "u:p" }] })
-      yield* eventually(Effect.map(configured.state, (s) => s === "AuthFailed"))
+      yield* Testing.eventually(Effect.map(configured.state, (s) => s === "AuthFailed"))
       assert.strictEqual((yield* Effect.flip(configured.exists("/")))._tag, "AuthFailed")
       assert.strictEqual((yield* Effect.flip(configured.create("/x")))._tag, "AuthFailed")
       const added = yield* connectTo(servers)
@@ -346,8 +347,7 @@ layer(ZooKeeperServer.layer(), { timeout: "120 seconds", excludeTestServices: tr
       assert.strictEqual((yield* Effect.flip(Stream.runCollect(watch)))._tag, "AuthFailed")
       assert.strictEqual(yield* added.pendingWatches, 0)
       // Terminal: nothing brings it back.
-      yield* Effect.sleep("300 millis")
-      assert.strictEqual(yield* added.state, "AuthFailed")
+      yield* holdsFor(Effect.map(added.state, (s) => s === "AuthFailed"), "300 millis", "AuthFailed is terminal")
       assert.strictEqual((yield* Effect.flip(added.get("/")))._tag, "AuthFailed")
     }))
 

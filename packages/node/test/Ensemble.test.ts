@@ -1,17 +1,17 @@
 /**
- * Session resilience against a real 3-node ensemble: the member a session is on dies, the leader dies, the
+ * Failover against a real 3-node ensemble: the member a session is on dies, the leader dies, the
  * quorum is lost and comes back. The session must survive each within its timeout, with its
  * ephemeral nodes and its watches.
  */
 import { assert, layer } from "@effect/vitest"
 import { CreateMode, type ZooKeeperService } from "@effect-zk/core"
-import { FaultProxy } from "@effect-zk/node"
+import { FaultProxy, Testing } from "@effect-zk/node"
 import { FourLetterWord, ZooKeeperEnsemble } from "@effect-zk/server"
 import { Effect, Fiber, Option, Stream } from "effect"
-import { connectTo, eventually, newChroot, record, stateIs } from "./utils/TestZooKeeper.ts"
+import { connectTo, holdsFor, record, stateIs } from "./utils/TestZooKeeper.ts"
 
-/** A fresh chroot on the ensemble: its path, to append to any of its connect strings. */
-const sandbox = (ensemble: ZooKeeperEnsemble.Ensemble) => newChroot(ensemble.connectString)
+/** A fresh chroot on the ensemble, removed after the test: its path, to append to any of its connect strings. */
+const sandbox = (ensemble: ZooKeeperEnsemble.Ensemble) => Effect.map(Testing.sandbox(ensemble.connectString), (s) => s.chroot)
 
 /** Indices of the members whose `cons` lists this session. */
 const membersOf = (ensemble: ZooKeeperEnsemble.Ensemble, zk: ZooKeeperService) =>
@@ -58,14 +58,14 @@ layer(
       yield* restartOnExit(ensemble, [victim])
       yield* Effect.forEach(proxies, (p) => p.setRefuse(true))
       yield* ensemble.stop(victim)
-      yield* eventually(stateIs(zk, "Disconnected"))
+      yield* Testing.eventually(stateIs(zk, "Disconnected"))
       // Made while the client is between members, by a session on the survivors.
       const survivors = ensemble.members.filter((_, i) => i !== victim).map((m) => `127.0.0.1:${m.port}`).join(",")
       const other = yield* connectTo(`${survivors}${chroot}`)
       yield* other.set("/data", "2")
       yield* other.create("/later")
       yield* Effect.forEach(proxies, (p) => p.setRefuse(false))
-      yield* eventually(stateIs(zk, "Connected"), "10 seconds")
+      yield* Testing.eventually(stateIs(zk, "Connected"), { timeout: "10 seconds" })
 
       assert.deepStrictEqual(events.map((e) => e.state), ["Disconnected", "Connected"])
       assert.notStrictEqual(events[1]!.server, proxies[victim]!.address)
@@ -91,8 +91,8 @@ layer(
       yield* restartOnExit(ensemble, [leader])
       const stoppedAt = Date.now()
       yield* ensemble.stop(leader)
-      yield* eventually(stateIs(zk, "Disconnected"))
-      yield* eventually(stateIs(zk, "Connected"), "10 seconds")
+      yield* Testing.eventually(stateIs(zk, "Disconnected"))
+      yield* Testing.eventually(stateIs(zk, "Connected"), { timeout: "10 seconds" })
       const connectedAfter = events.find((e) => e.state === "Connected")!.at - stoppedAt
 
       assert.deepStrictEqual(events.map((e) => e.state), ["Disconnected", "Connected"])
@@ -124,19 +124,15 @@ layer(
       // A surviving leader notices the lost quorum only after syncLimit ticks and serves (and may
       // take the session back) until then; the test starts once it has stepped down.
       const survivor = ensemble.members.find((_, i) => !down.includes(i))!
-      yield* eventually(FourLetterWord.srvr(survivor.port).pipe(Effect.map(Option.isNone), Effect.orElseSucceed(() => false)), "30 seconds")
-      yield* eventually(stateIs(zk, "Disconnected"))
+      yield* Testing.eventually(FourLetterWord.srvr(survivor.port).pipe(Effect.map(Option.isNone), Effect.orElseSucceed(() => false)), { timeout: "30 seconds" })
+      yield* Testing.eventually(stateIs(zk, "Disconnected"))
       const waiting = yield* Effect.forkChild(zk.create("/during", "x"), { startImmediately: true })
       // The survivor accepts connections and closes them while it has no quorum.
-      const until = Date.now() + 2000
-      while (Date.now() < until) {
-        assert.strictEqual(yield* zk.state, "Disconnected")
-        assert.isUndefined(waiting.pollUnsafe(), "a request cannot complete without a quorum")
-        yield* Effect.sleep("50 millis")
-      }
+      yield* holdsFor(Effect.map(zk.state, (s) => s === "Disconnected"), "2 seconds", "no session without a quorum")
+      assert.isUndefined(waiting.pollUnsafe(), "a request cannot complete without a quorum")
 
       yield* Effect.forEach(down, (i) => ensemble.start(i), { concurrency: "unbounded", discard: true })
-      yield* eventually(stateIs(zk, "Connected"), "25 seconds")
+      yield* Testing.eventually(stateIs(zk, "Connected"), { timeout: "25 seconds" })
       assert.strictEqual(yield* Fiber.join(waiting), "/during")
       assert.strictEqual((yield* zk.clientId).sessionId, before)
       // While the quorum re-forms, a member can accept the session and then drop it again for an

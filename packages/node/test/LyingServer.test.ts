@@ -5,11 +5,12 @@
  * cleanly when closed. No request is left hanging (each one is joined under a deadline) and no
  * promise rejection or exception goes unhandled.
  */
+import { Testing } from "@effect-zk/node"
 import { assert, layer } from "@effect/vitest"
 import { ZooKeeperServer } from "@effect-zk/server"
 import { Cause, type Duration, Effect, Exit, Fiber, Option, Stream } from "effect"
 import * as LyingServer from "./utils/LyingServer.ts"
-import { chrootOf, connectTo, eventually, record, sandbox, stateIs } from "./utils/TestZooKeeper.ts"
+import { chrootOf, connectTo, holdsFor, record, sandbox, stateIs } from "./utils/TestZooKeeper.ts"
 
 /** Rejections and exceptions nobody handled while the test ran; checked at its end. */
 const watchUnhandled = Effect.acquireRelease(
@@ -142,8 +143,8 @@ layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "120 
       const { lying, servers } = yield* lyingInFront(["replyWithoutRequest"])
       const zk = yield* connectTo(servers, SESSION)
       const before = (yield* zk.clientId).sessionId
-      yield* eventually(Effect.map(lying.accepted, (n) => n === 2))
-      yield* eventually(stateIs(zk, "Connected"))
+      yield* Testing.eventually(Effect.map(lying.accepted, (n) => n === 2))
+      yield* Testing.eventually(stateIs(zk, "Connected"))
       assert.isTrue(Option.isNone(yield* settles(zk.exists("/x")).pipe(Effect.flatten)))
       assert.strictEqual((yield* zk.clientId).sessionId, before)
       const log = yield* lying.log
@@ -170,7 +171,7 @@ layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "120 
         const log = yield* lying.log
         assert.strictEqual(log.length, 2)
         assert.isTrue(log[0]!.lied)
-        yield* eventually(Effect.map(lying.log, (l) => l[0]!.closed), "5 seconds")
+        yield* Testing.eventually(Effect.map(lying.log, (l) => l[0]!.closed), { timeout: "5 seconds" })
         assert.deepStrictEqual(unhandled, [])
       }))
   }
@@ -194,8 +195,8 @@ layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "120 
       const before = (yield* zk.clientId).sessionId
       const events = yield* record(zk)
       const other = yield* connectTo(direct)
-      yield* eventually(Effect.map(lying.accepted, (n) => n === 3), "10 seconds")
-      yield* eventually(stateIs(zk, "Connected"), "10 seconds")
+      yield* Testing.eventually(Effect.map(lying.accepted, (n) => n === 3), { timeout: "10 seconds" })
+      yield* Testing.eventually(stateIs(zk, "Connected"), { timeout: "10 seconds" })
       yield* other.create("/r", "1")
       assert.strictEqual(new TextDecoder().decode((yield* settles(zk.get("/r")).pipe(Effect.flatten)).data), "1")
       assert.strictEqual((yield* zk.clientId).sessionId, before)
@@ -223,10 +224,9 @@ layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "120 
       assert.include(["ConnectionLoss", "Closing"], last._tag)
       assert.strictEqual(failure(yield* settles(zk.exists("/")))._tag, "Closing")
       // No connection left open, and no new attempt after the close.
-      yield* eventually(Effect.map(lying.open, (n) => n === 0), "5 seconds")
+      yield* Testing.eventually(Effect.map(lying.open, (n) => n === 0), { timeout: "5 seconds" })
       const attempts = yield* lying.accepted
-      yield* Effect.sleep("500 millis")
-      assert.strictEqual(yield* lying.accepted, attempts)
+      yield* holdsFor(Effect.map(lying.accepted, (n) => n === attempts), "500 millis", "no attempt after the close")
       assert.deepStrictEqual(unhandled, [])
     }))
 
@@ -239,14 +239,14 @@ layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "120 
       assert.strictEqual(error._tag, "ConnectionLoss")
       assert.match(error.detail ?? "", /^no reply from 127\.0\.0\.1:\d+ within 2000 ms$/)
       // Now with a request held by the silent connection when close is called.
-      yield* eventually(stateIs(zk, "Connected"))
+      yield* Testing.eventually(stateIs(zk, "Connected"))
       const held = yield* Effect.forkChild(settles(zk.get("/y")), { startImmediately: true })
-      yield* eventually(Effect.map(lying.log, (l) => l.some((c) => c.lied && !c.closed)), "5 seconds")
+      yield* Testing.eventually(Effect.map(lying.log, (l) => l.some((c) => c.lied && !c.closed)), { timeout: "5 seconds" })
       const closed = yield* settles(zk.close, "6 seconds")
       assert.isTrue(Exit.isSuccess(closed))
       assert.strictEqual(yield* zk.state, "Closed")
       assert.include(["ConnectionLoss", "Closing"], failure(yield* Fiber.join(held))._tag)
-      yield* eventually(Effect.map(lying.open, (n) => n === 0), "5 seconds")
+      yield* Testing.eventually(Effect.map(lying.open, (n) => n === 0), { timeout: "5 seconds" })
       assert.deepStrictEqual(unhandled, [])
     }))
 
@@ -258,10 +258,9 @@ layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "120 
       const error = failure(exit)
       assert.isTrue(typeof error === "object" && error !== null && "_tag" in error && error._tag === "ConnectionLoss", String(error))
       assert.isAtLeast(yield* lying.accepted, 4)
-      yield* eventually(Effect.map(lying.open, (n) => n === 0), "5 seconds")
+      yield* Testing.eventually(Effect.map(lying.open, (n) => n === 0), { timeout: "5 seconds" })
       const attempts = yield* lying.accepted
-      yield* Effect.sleep("1500 millis")
-      assert.strictEqual(yield* lying.accepted, attempts, "no attempt after the build failed")
+      yield* holdsFor(Effect.map(lying.accepted, (n) => n === attempts), "1500 millis", "no attempt after the build failed")
       assert.deepStrictEqual(unhandled, [])
     }))
 })

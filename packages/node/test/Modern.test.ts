@@ -4,10 +4,10 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { Acl, CreateMode, Op, Perms } from "@effect-zk/core"
-import { FaultProxy } from "@effect-zk/node"
+import { FaultProxy, Testing } from "@effect-zk/node"
 import { FourLetterWord, ZooKeeperServer } from "@effect-zk/server"
 import { Effect, Fiber, Metric, Option, Queue, Redacted, Stream, Tracer } from "effect"
-import { chrootOf, client, connectTo, eventually, sandbox, watchedOnServer } from "./utils/TestZooKeeper.ts"
+import { chrootOf, client, connectTo, sandbox, watchedOnServer } from "./utils/TestZooKeeper.ts"
 
 const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes)
 
@@ -85,13 +85,11 @@ layer(ZooKeeperServer.layer(), { timeout: "60 seconds", excludeTestServices: tru
       yield* zk.create("/box", "", { mode: CreateMode.Container })
       yield* zk.create("/box/item")
       yield* zk.delete("/box/item")
-      yield* eventually(
+      yield* Testing.eventually(
         Effect.map(
           Effect.all([zk.exists("/ttl"), zk.exists(seq), zk.exists("/box")]),
           (all) => all.every(Option.isNone)
-        ),
-        "20 seconds"
-      )
+        ), { timeout: "20 seconds" })
       for (const ttl of [0, 2 ** 40, -1, 1.5]) {
         const error = yield* Effect.flip(zk.create("/bad-ttl", "", { mode: CreateMode.PersistentWithTtl, ttl }))
         assert.strictEqual(error._tag, "BadArguments")
@@ -130,7 +128,7 @@ layer(ZooKeeperServer.layer(), { timeout: "60 seconds", excludeTestServices: tru
       const before = yield* FourLetterWord.wchs(server.port)
       yield* Fiber.interrupt(fiber)
       // The server-side watch is gone once the stream's scope closed.
-      yield* eventually(Effect.map(FourLetterWord.wchs(server.port), (w) => w.totalWatches < before.totalWatches))
+      yield* Testing.eventually(Effect.map(FourLetterWord.wchs(server.port), (w) => w.totalWatches < before.totalWatches))
     }))
 
   it.effect("recursive watch: the path and every descendant, never NodeChildrenChanged", () =>
@@ -196,8 +194,8 @@ layer(ZooKeeperServer.layer(), { timeout: "60 seconds", excludeTestServices: tru
       yield* zk.updateServers(`${a.address},${b.address}`)
       assert.strictEqual(yield* a.connections, 1, "still listed: the connection stays")
       yield* zk.updateServers(`${b.address}${chroot}`)
-      yield* eventually(Effect.map(Effect.all([a.connections, b.connections]), ([x, y]) => x === 0 && y === 1))
-      yield* eventually(Effect.map(zk.state, (s) => s === "Connected"))
+      yield* Testing.eventually(Effect.map(Effect.all([a.connections, b.connections]), ([x, y]) => x === 0 && y === 1))
+      yield* Testing.eventually(Effect.map(zk.state, (s) => s === "Connected"))
       assert.strictEqual((yield* zk.clientId).sessionId, sessionId)
       assert.isTrue(Option.isSome(yield* zk.exists("/moving")))
       const error = yield* Effect.flip(zk.updateServers(`${b.address}/elsewhere`))

@@ -392,8 +392,8 @@ describe("closing", () => {
     it.effect("sessionEvents ends with Closed", () =>
       Effect.gen(function*() {
         const zk = yield* client()
-        const fiber = yield* Effect.forkChild(Stream.runCollect(zk.sessionEvents))
-        yield* Effect.sleep("50 millis")
+        // Started at once, so the subscription exists before the close.
+        const fiber = yield* Effect.forkChild(Stream.runCollect(zk.sessionEvents), { startImmediately: true })
         yield* zk.close
         const events = yield* Fiber.join(fiber)
         assert.deepStrictEqual(events.map((e) => e.state), ["Closed"])

@@ -9,10 +9,11 @@
  * starts while the quorum is down, as Java's `canBeReadOnly` clients do, and gets a fresh
  * global session from the first read-write server it reaches.
  */
+import { Testing } from "@effect-zk/node"
 import { assert, it } from "@effect/vitest"
 import { ZooKeeperEnsemble } from "@effect-zk/server"
 import { Effect, Option } from "effect"
-import { connectTo, eventually } from "./utils/TestZooKeeper.ts"
+import { connectTo } from "./utils/TestZooKeeper.ts"
 
 it.live("ConnectedReadOnly on a minority member: reads work, writes fail with NotReadOnly, then back to read-write", () =>
   Effect.gen(function*() {
@@ -41,7 +42,7 @@ it.live("ConnectedReadOnly on a minority member: reads work, writes fail with No
     yield* ensemble.start(1)
     yield* ensemble.start(2)
     yield* ensemble.awaitQuorum("60 seconds")
-    yield* eventually(Effect.map(zk.state, (s) => s === "Connected"), "60 seconds")
+    yield* Testing.eventually(Effect.map(zk.state, (s) => s === "Connected"), { timeout: "60 seconds" })
     yield* zk.create("/after", "rw")
     assert.isTrue(Option.isSome(yield* zk.exists("/after")))
   }), { timeout: 180_000 })

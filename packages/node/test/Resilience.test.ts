@@ -5,10 +5,10 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { Acl, CreateMode, Perms, type SessionEvent, type ZooKeeperService } from "@effect-zk/core"
-import { FaultProxy } from "@effect-zk/node"
+import { FaultProxy, Testing } from "@effect-zk/node"
 import { FourLetterWord, ZooKeeperServer } from "@effect-zk/server"
 import { Effect, Exit, Fiber, Option, Redacted, Schedule, Stream } from "effect"
-import { chrootOf, connectTo, eventually, record, sandbox, stateIs } from "./utils/TestZooKeeper.ts"
+import { chrootOf, connectTo, holdsFor, record, sandbox, stateIs } from "./utils/TestZooKeeper.ts"
 
 const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes)
 
@@ -29,16 +29,6 @@ const recording = (zk: ZooKeeperService) =>
   }))
 
 
-/** Asserts that `condition` keeps holding for `millis` (an absence check, not a synchronisation). */
-const holdsFor = <E, R>(condition: Effect.Effect<boolean, E, R>, millis: number, what: string) =>
-  Effect.gen(function*() {
-    const until = Date.now() + millis
-    while (Date.now() < until) {
-      assert.isTrue(yield* condition, what)
-      yield* Effect.sleep("25 millis")
-    }
-  })
-
 // A long tick: the server rounds a session's expiry up to the next tick, so it often outlives
 // the client-side verdict by seconds (what the late-handshake test needs).
 layer(ZooKeeperServer.layer({ tickTime: "4 seconds", minSessionTimeout: "1 second" }), { timeout: "90 seconds", excludeTestServices: true })(
@@ -58,7 +48,7 @@ layer(ZooKeeperServer.layer({ tickTime: "4 seconds", minSessionTimeout: "1 secon
         const stalledAt = Date.now()
         yield* proxy.setMode("pause")
         const inFlight = yield* Effect.forkChild(zk.get("/w"), { startImmediately: true })
-        yield* eventually(stateIs(zk, "Disconnected"), "6 seconds")
+        yield* Testing.eventually(stateIs(zk, "Disconnected"), { timeout: "6 seconds" })
         // Only the read timeout (2/3 of 3 s) can notice held bytes without a FIN.
         const noticed = events.at("Disconnected")! - stalledAt
         assert.isAtLeast(noticed, 1800)
@@ -66,7 +56,7 @@ layer(ZooKeeperServer.layer({ tickTime: "4 seconds", minSessionTimeout: "1 secon
         const lost = yield* Effect.flip(Fiber.join(inFlight))
         assert.strictEqual(lost._tag, "ConnectionLoss")
         yield* proxy.setMode("pass")
-        yield* eventually(stateIs(zk, "Connected"))
+        yield* Testing.eventually(stateIs(zk, "Connected"))
         assert.deepStrictEqual(events.states(), ["Disconnected", "Connected"])
         assert.strictEqual((yield* zk.clientId).sessionId, before)
         assert.isTrue(Option.isSome(yield* other.exists("/alive")))
@@ -89,7 +79,7 @@ layer(ZooKeeperServer.layer({ tickTime: "4 seconds", minSessionTimeout: "1 secon
         yield* zk.exists("/eph") // the last bytes heard before the partition
         const partitionedAt = Date.now()
         yield* proxy.setMode("blackhole")
-        yield* eventually(stateIs(zk, "Expired"), "10 seconds")
+        yield* Testing.eventually(stateIs(zk, "Expired"), { timeout: "10 seconds" })
         const expiredAfter = events.at("Expired")! - partitionedAt
         // Not before the server can have expired it, and not a read timeout (2/3) later either.
         assert.isAtLeast(expiredAfter, timeout * 0.9)
@@ -103,15 +93,15 @@ layer(ZooKeeperServer.layer({ tickTime: "4 seconds", minSessionTimeout: "1 secon
         assert.strictEqual((yield* Effect.flip(zk.create("/after")))._tag, "SessionExpired")
         // The network heals: no attempt is made, no session is opened behind the caller's back.
         yield* proxy.setMode("pass")
-        yield* eventually(Effect.map(proxy.connections, (n) => n === 0), "5 seconds")
+        yield* Testing.eventually(Effect.map(proxy.connections, (n) => n === 0), { timeout: "5 seconds" })
         const attempts = yield* proxy.accepted
         yield* holdsFor(
           Effect.map(Effect.all([zk.state, proxy.accepted]), ([s, n]) => s === "Expired" && n === attempts),
-          1000,
+          "1 second",
           "an expired session must stay expired, with no new connection"
         )
         // The server agrees: it expired the session too, and its ephemeral went with it.
-        yield* eventually(Effect.map(other.exists("/eph"), Option.isNone), "10 seconds")
+        yield* Testing.eventually(Effect.map(other.exists("/eph"), Option.isNone), { timeout: "10 seconds" })
       }))
 
     it.effect("a handshake answered after client-side expiry does not bring the session back", () =>
@@ -124,11 +114,11 @@ layer(ZooKeeperServer.layer({ tickTime: "4 seconds", minSessionTimeout: "1 secon
         const { watch } = yield* zk.existsW("/never")
         yield* proxy.setMode("pause")
         yield* proxy.cut
-        yield* eventually(stateIs(zk, "Expired"), "10 seconds")
+        yield* Testing.eventually(stateIs(zk, "Expired"), { timeout: "10 seconds" })
         // The held ConnectRequest now reaches a server that (rounding expiry up to its 4 s tick)
         // most likely still knows the session and accepts it: the client must close that connection.
         yield* proxy.setMode("pass")
-        yield* eventually(Effect.map(proxy.connections, (n) => n === 0), "2 seconds")
+        yield* Testing.eventually(Effect.map(proxy.connections, (n) => n === 0), { timeout: "2 seconds" })
         assert.strictEqual(yield* zk.state, "Expired")
         assert.strictEqual((yield* Effect.flip(zk.exists("/never")))._tag, "SessionExpired")
         assert.strictEqual((yield* Effect.flip(Stream.runCollect(watch)))._tag, "SessionExpired")
@@ -141,14 +131,14 @@ layer(ZooKeeperServer.layer({ tickTime: "4 seconds", minSessionTimeout: "1 secon
         const events = yield* recording(zk)
         yield* proxy.setMode("pause")
         yield* proxy.cut
-        yield* eventually(stateIs(zk, "Disconnected"))
-        yield* eventually(Effect.map(proxy.connections, (n) => n === 1)) // the next attempt, held
+        yield* Testing.eventually(stateIs(zk, "Disconnected"))
+        yield* Testing.eventually(Effect.map(proxy.connections, (n) => n === 1)) // the next attempt, held
         yield* zk.close.pipe(Effect.timeout("2 seconds"))
         assert.strictEqual(yield* zk.state, "Closed")
         yield* proxy.setMode("pass")
         // The late ConnectResponse arrives; the connection is dropped at once (its own attempt
         // timeout is 3.3 s away).
-        yield* eventually(Effect.map(proxy.connections, (n) => n === 0), "2 seconds")
+        yield* Testing.eventually(Effect.map(proxy.connections, (n) => n === 0), { timeout: "2 seconds" })
         assert.strictEqual(yield* zk.state, "Closed")
         assert.deepStrictEqual(events.states(), ["Disconnected", "Closed"])
         assert.strictEqual((yield* Effect.flip(zk.get("/")))._tag, "Closing")
@@ -168,11 +158,11 @@ layer(ZooKeeperServer.layer({ tickTime: "4 seconds", minSessionTimeout: "1 secon
         const applied = yield* Effect.forkChild(zk.create("/applied/seq-", "x", { mode: CreateMode.PersistentSequential }), {
           startImmediately: true
         })
-        yield* eventually(Effect.map(count("/applied"), (n) => n === 1))
+        yield* Testing.eventually(Effect.map(count("/applied"), (n) => n === 1))
         yield* proxy.cut
         assert.strictEqual((yield* Effect.flip(Fiber.join(applied)))._tag, "ConnectionLoss")
         yield* proxy.setMode("pass")
-        yield* eventually(stateIs(zk, "Connected"))
+        yield* Testing.eventually(stateIs(zk, "Connected"))
         // A re-sent request would have gone out before this one, on the same FIFO connection.
         yield* zk.sync("/")
         assert.strictEqual((yield* zk.children("/applied")).children.length, 1)
@@ -185,7 +175,7 @@ layer(ZooKeeperServer.layer({ tickTime: "4 seconds", minSessionTimeout: "1 secon
         yield* proxy.cut
         assert.strictEqual((yield* Effect.flip(Fiber.join(dropped)))._tag, "ConnectionLoss")
         yield* proxy.setMode("pass")
-        yield* eventually(stateIs(zk, "Connected"))
+        yield* Testing.eventually(stateIs(zk, "Connected"))
         yield* zk.sync("/")
         assert.strictEqual((yield* zk.children("/dropped")).children.length, 0)
         assert.strictEqual(yield* count("/dropped"), 0)
@@ -204,7 +194,7 @@ layer(ZooKeeperServer.layer({ tickTime: "4 seconds", minSessionTimeout: "1 secon
         const before = (yield* zk.clientId).sessionId
         yield* proxy.setRefuse(true)
         yield* proxy.cut
-        yield* eventually(stateIs(zk, "Disconnected"))
+        yield* Testing.eventually(stateIs(zk, "Disconnected"))
         // Each fiber submits synchronously when started, so `submitted` is the queue's order.
         const submitted: Array<string> = []
         const submit = <A>(label: string, effect: Effect.Effect<A, unknown>) =>
@@ -266,7 +256,7 @@ layer(ZooKeeperServer.layer({ tickTime: "4 seconds", minSessionTimeout: "1 secon
         const zk = yield* connectTo(`${proxies.map((p) => p.address).join(",")}${chroot}`)
         const before = (yield* zk.clientId).sessionId
         yield* Effect.forEach(proxies, (p) => Effect.andThen(p.setRefuse(true), p.cut))
-        yield* eventually(stateIs(zk, "Disconnected"))
+        yield* Testing.eventually(stateIs(zk, "Disconnected"))
         const counts = Effect.forEach(proxies, (p) => p.accepted)
         const start = yield* counts
         const windowStart = Date.now()
@@ -279,7 +269,7 @@ layer(ZooKeeperServer.layer({ tickTime: "4 seconds", minSessionTimeout: "1 secon
         assert.isAtLeast(total, 3)
         for (const n of attempts) assert.isAtLeast(n, 1, `every host is tried: ${attempts.join(", ")}`)
         yield* Effect.forEach(proxies, (p) => p.setRefuse(false))
-        yield* eventually(stateIs(zk, "Connected"))
+        yield* Testing.eventually(stateIs(zk, "Connected"))
         assert.strictEqual((yield* zk.clientId).sessionId, before)
       }))
 
@@ -293,7 +283,7 @@ layer(ZooKeeperServer.layer({ tickTime: "4 seconds", minSessionTimeout: "1 secon
           yield* proxy.setRefuse(true)
           yield* proxy.cut
         }
-        yield* eventually(Effect.map(Effect.all([custom.state, standard.state]), (s) => s.every((x) => x === "Disconnected")))
+        yield* Testing.eventually(Effect.map(Effect.all([custom.state, standard.state]), (s) => s.every((x) => x === "Disconnected")))
         const start = yield* Effect.all([fast.proxy.accepted, paced.proxy.accepted])
         yield* Effect.sleep("1500 millis") // the measurement window, both clients side by side
         const [customAttempts, standardAttempts] = (yield* Effect.all([fast.proxy.accepted, paced.proxy.accepted])).map((n, i) =>
@@ -318,7 +308,7 @@ layer(ZooKeeperServer.layer({ tickTime: "4 seconds", minSessionTimeout: "1 secon
           yield* proxy.cutAfter(cutAt)
           const error = yield* Effect.flip(zk.get("/big"))
           assert.strictEqual(error._tag, "ConnectionLoss", `cut after ${cutAt} bytes`)
-          yield* eventually(stateIs(zk, "Connected"))
+          yield* Testing.eventually(stateIs(zk, "Connected"))
         }
         const { data } = yield* zk.get("/big")
         assert.strictEqual(data.length, big.length)
@@ -348,11 +338,11 @@ layer(ZooKeeperServer.layer({ tickTime: "4 seconds", minSessionTimeout: "1 secon
 
         yield* proxy.setRefuse(true)
         yield* proxy.cut
-        yield* eventually(stateIs(zk, "Disconnected"))
+        yield* Testing.eventually(stateIs(zk, "Disconnected"))
         const early = paths.filter((_, i) => i % 50 === 0)
         yield* Effect.forEach(early, (path) => other.create(path), { concurrency: 64, discard: true })
         yield* proxy.setRefuse(false)
-        yield* eventually(stateIs(zk, "Connected"))
+        yield* Testing.eventually(stateIs(zk, "Connected"))
 
         // Changed while away: fired right after the reconnect.
         for (let i = 0; i < count; i += 50) {
@@ -362,7 +352,7 @@ layer(ZooKeeperServer.layer({ tickTime: "4 seconds", minSessionTimeout: "1 secon
         assert.deepStrictEqual(yield* Stream.runCollect(childWatch), [{ type: "NodeChildrenChanged", path: "/w" }])
         // Unchanged: re-armed on the server, not fired.
         const rearmed = count - early.length + 1
-        yield* eventually(Effect.map(zk.pendingWatches, (n) => n === rearmed))
+        yield* Testing.eventually(Effect.map(zk.pendingWatches, (n) => n === rearmed))
         assert.isTrue(fired.every((fiber, i) => i % 50 === 0 || fiber.pollUnsafe() === undefined))
         const summary = yield* FourLetterWord.wchs(server.port)
         assert.isAtLeast(summary.totalWatches, rearmed)

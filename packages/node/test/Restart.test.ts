@@ -3,11 +3,12 @@
  * stopped and started again on the same port and data: a session outlives a short restart with
  * its watches, and a long outage ends it with every watch failing.
  */
+import { Testing } from "@effect-zk/node"
 import { assert, layer } from "@effect/vitest"
 import { CreateMode } from "@effect-zk/core"
 import { ZooKeeperServer } from "@effect-zk/server"
 import { Effect, Option, Stream } from "effect"
-import { connectTo, eventually, sandbox } from "./utils/TestZooKeeper.ts"
+import { connectTo, sandbox } from "./utils/TestZooKeeper.ts"
 
 layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "90 seconds", excludeTestServices: true })("server restart", (it) => {
   it.effect("TestWatchOnReconnection, stronger: the session and its watches survive a server restart, and fire", () =>
@@ -24,9 +25,9 @@ layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "90 s
       const before = (yield* zk.clientId).sessionId
 
       yield* server.stop
-      yield* eventually(Effect.map(zk.state, (s) => s === "Disconnected"))
+      yield* Testing.eventually(Effect.map(zk.state, (s) => s === "Disconnected"))
       yield* server.start
-      yield* eventually(Effect.map(zk.state, (s) => s === "Connected"), "30 seconds")
+      yield* Testing.eventually(Effect.map(zk.state, (s) => s === "Connected"), { timeout: "30 seconds" })
       assert.strictEqual((yield* zk.clientId).sessionId, before)
       assert.strictEqual(yield* zk.pendingWatches, 3) // re-armed, nothing changed meanwhile
 
@@ -50,7 +51,7 @@ layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "90 s
       const before = (yield* zk.clientId).sessionId
 
       yield* server.stop
-      yield* eventually(Effect.map(zk.state, (s) => s === "Expired"), "10 seconds")
+      yield* Testing.eventually(Effect.map(zk.state, (s) => s === "Expired"), { timeout: "10 seconds" })
       assert.strictEqual((yield* Effect.flip(Stream.runCollect(watch)))._tag, "SessionExpired")
       assert.strictEqual(yield* zk.pendingWatches, 0)
       assert.strictEqual((yield* Effect.flip(zk.exists("/test")))._tag, "SessionExpired")
@@ -59,7 +60,7 @@ layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "90 s
       // session it reloaded, ephemeral included.
       yield* server.start
       const other = yield* connectTo(servers)
-      yield* eventually(Effect.map(other.exists("/eph"), Option.isNone), "15 seconds")
+      yield* Testing.eventually(Effect.map(other.exists("/eph"), Option.isNone), { timeout: "15 seconds" })
       assert.strictEqual(yield* zk.state, "Expired")
       assert.strictEqual((yield* zk.clientId).sessionId, before)
       assert.strictEqual((yield* Effect.flip(zk.create("/test")))._tag, "SessionExpired")

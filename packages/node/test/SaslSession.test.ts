@@ -3,10 +3,10 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { CreateMode } from "@effect-zk/core"
-import { FaultProxy } from "@effect-zk/node"
+import { FaultProxy, Testing } from "@effect-zk/node"
 import { ZooKeeperServer } from "@effect-zk/server"
 import { Effect, Redacted } from "effect"
-import { connectTo, eventually } from "./utils/TestZooKeeper.ts"
+import { connectTo } from "./utils/TestZooKeeper.ts"
 
 layer(ZooKeeperServer.layer({ sasl: { users: { alice: "secret" } } }), { timeout: "60 seconds", excludeTestServices: true })(
   "sasl",
@@ -27,8 +27,8 @@ layer(ZooKeeperServer.layer({ sasl: { users: { alice: "secret" } } }), { timeout
         assert.strictEqual(new TextDecoder().decode((yield* zk.get(path)).data), "x")
         // The identity belongs to the connection: a new one logs in again.
         yield* proxy.cut
-        yield* eventually(Effect.map(proxy.connections, (n) => n === 1))
-        yield* eventually(Effect.map(zk.state, (s) => s === "Connected"))
+        yield* Testing.eventually(Effect.map(proxy.connections, (n) => n === 1))
+        yield* Testing.eventually(Effect.map(zk.state, (s) => s === "Connected"))
         assert.deepInclude(yield* zk.whoAmI(), { scheme: "sasl", id: "alice" })
         assert.strictEqual(new TextDecoder().decode((yield* zk.get(path)).data), "x")
       }))

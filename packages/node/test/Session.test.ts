@@ -7,7 +7,7 @@ import { Acl, ClientId, CreateMode, Perms, ZooKeeper } from "@effect-zk/core"
 import { FaultProxy, NodeZooKeeper, Testing } from "@effect-zk/node"
 import { ZooKeeperServer } from "@effect-zk/server"
 import { ConfigProvider, Context, Effect, Fiber, Layer, Option, Redacted, Stream } from "effect"
-import { chrootOf, connectTo, eventually, sandbox } from "./utils/TestZooKeeper.ts"
+import { chrootOf, connectTo, sandbox } from "./utils/TestZooKeeper.ts"
 
 /** A sandboxed connect string that goes through a fault proxy. */
 const proxied = Effect.gen(function*() {
@@ -25,7 +25,7 @@ layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "60 s
       const { watch } = yield* zk.existsW("/never")
       const events = yield* Effect.forkChild(Stream.runCollect(zk.sessionEvents))
       yield* Testing.expireSession(zk, servers)
-      yield* eventually(Effect.map(zk.state, (s) => s === "Expired"))
+      yield* Testing.eventually(Effect.map(zk.state, (s) => s === "Expired"))
       const error = yield* Effect.flip(zk.get("/"))
       assert.strictEqual(error._tag, "SessionExpired")
       assert.strictEqual((yield* Effect.flip(Stream.runCollect(watch)))._tag, "SessionExpired")
@@ -68,11 +68,11 @@ layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "60 s
       yield* zk.create("/held", "v")
       yield* proxy.setMode("pause")
       const held = yield* Effect.forkChild(zk.get("/held"))
-      yield* Effect.sleep("100 millis")
-      const closing = yield* Effect.forkChild(zk.close)
-      yield* Effect.sleep("200 millis")
-      assert.isUndefined(closing.pollUnsafe(), "close must wait for the outstanding request")
+      yield* Testing.eventually(Effect.map(proxy.held, (bytes) => bytes > 0), { what: "the get to reach the paused proxy" })
+      // Started at once: from here on the session is closing, and new requests are refused.
+      const closing = yield* Effect.forkChild(zk.close, { startImmediately: true })
       assert.strictEqual((yield* Effect.flip(zk.exists("/held")))._tag, "Closing")
+      assert.isUndefined(closing.pollUnsafe(), "close must wait for the outstanding request")
       yield* proxy.setMode("pass")
       yield* Fiber.join(closing)
       assert.strictEqual(new TextDecoder().decode((yield* Fiber.join(held)).data), "v")
@@ -88,7 +88,7 @@ layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "60 s
       const zk = yield* connectTo(servers)
       yield* proxy.setRefuse(true)
       yield* proxy.cut
-      yield* eventually(Effect.map(zk.state, (s) => s !== "Connected"))
+      yield* Testing.eventually(Effect.map(zk.state, (s) => s !== "Connected"))
       yield* zk.close.pipe(Effect.timeout("5 seconds"))
       assert.strictEqual(yield* zk.state, "Closed")
     }))
@@ -99,13 +99,14 @@ layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "60 s
       const zk = yield* connectTo(servers, { sessionTimeout: "3 seconds" })
       yield* zk.create("/alive", "", { mode: CreateMode.Ephemeral })
       const before = (yield* zk.clientId).sessionId
+      // Started at once, so the subscription exists before the network stalls.
       const states = yield* Effect.forkChild(
-        zk.sessionEvents.pipe(Stream.map((e) => e.state), Stream.takeUntil((s) => s === "Connected"), Stream.runCollect)
+        zk.sessionEvents.pipe(Stream.map((e) => e.state), Stream.takeUntil((s) => s === "Connected"), Stream.runCollect),
+        { startImmediately: true }
       )
-      yield* Effect.sleep("50 millis")
       // Held bytes, no FIN: only the read timeout (2/3 of the session timeout) can notice.
       yield* proxy.setMode("pause")
-      yield* eventually(Effect.map(zk.state, (s) => s !== "Connected"), "3 seconds")
+      yield* Testing.eventually(Effect.map(zk.state, (s) => s !== "Connected"), { timeout: "3 seconds" })
       yield* proxy.setMode("pass")
       assert.deepStrictEqual(yield* Fiber.join(states), ["Disconnected", "Connected"])
       assert.strictEqual((yield* zk.clientId).sessionId, before)
@@ -122,8 +123,8 @@ layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "60 s
       assert.strictEqual(new TextDecoder().decode((yield* zk.get("/secret")).data), "s")
       const before = (yield* zk.clientId).sessionId
       yield* proxy.cut
-      yield* eventually(Effect.map(zk.state, (s) => s === "Connected"))
-      yield* eventually(Effect.map(proxy.connections, (n) => n === 1))
+      yield* Testing.eventually(Effect.map(zk.state, (s) => s === "Connected"))
+      yield* Testing.eventually(Effect.map(proxy.connections, (n) => n === 1))
       assert.strictEqual((yield* zk.clientId).sessionId, before)
       assert.strictEqual(new TextDecoder().decode((yield* zk.get("/secret")).data), "s")
     }))
@@ -141,12 +142,12 @@ layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "60 s
       const unchanged = yield* zk.getW("/p")
       yield* proxy.setRefuse(true)
       yield* proxy.cut
-      yield* eventually(Effect.map(zk.state, (s) => s === "Disconnected"))
+      yield* Testing.eventually(Effect.map(zk.state, (s) => s === "Disconnected"))
       yield* other.set("/w", "2")
       yield* other.create("/later")
       yield* other.create("/p/c")
       yield* proxy.setRefuse(false)
-      yield* eventually(Effect.map(zk.state, (s) => s === "Connected"))
+      yield* Testing.eventually(Effect.map(zk.state, (s) => s === "Connected"))
       assert.deepStrictEqual(yield* Stream.runCollect(data.watch), [{ type: "NodeDataChanged", path: "/w" }])
       assert.deepStrictEqual(yield* Stream.runCollect(created.watch), [{ type: "NodeCreated", path: "/later" }])
       assert.deepStrictEqual(yield* Stream.runCollect(children.watch), [{ type: "NodeChildrenChanged", path: "/p" }])

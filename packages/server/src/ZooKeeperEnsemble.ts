@@ -35,6 +35,7 @@ import type * as ServerConfig from "./ServerConfig.ts"
 import { InvalidOptionsError, NotReadyError, RunDirNotEmptyError, type ServerError } from "./ServerError.ts"
 import * as ZooKeeperServer from "./ZooKeeperServer.ts"
 import { listDir, makeDir, quietly, removeDir, tempRunDir } from "./internal/fs.ts"
+import { onLiveClock } from "./internal/liveClock.ts"
 import { freePorts } from "./internal/ports.ts"
 
 /**
@@ -152,8 +153,9 @@ export const scoped = (options: EnsembleOptions = {}): Effect.Effect<Ensemble, S
       const index = all.findIndex((mode) => Option.getOrUndefined(mode) === "leader")
       return index < 0 ? Option.none<number>() : Option.some(index)
     })
+    // Real time, whatever clock the caller's test runs on: the members are JVMs.
     const awaitQuorum = (timeout?: Duration.Input): Effect.Effect<void, NotReadyError> =>
-      Effect.gen(function*() {
+      onLiveClock(Effect.gen(function*() {
         const timeoutMillis = timeout === undefined ? startTimeout : Duration.toMillis(timeout)
         const deadline = Date.now() + timeoutMillis
         while (true) {
@@ -181,7 +183,7 @@ export const scoped = (options: EnsembleOptions = {}): Effect.Effect<Ensemble, S
           }
           yield* Effect.sleep(50)
         }
-      })
+      }))
 
     // Each start waits for its own member to serve, which happens only once a quorum is up,
     // so the members must start concurrently.

@@ -7,7 +7,8 @@
  * free port, a temporary directory, and on release SIGTERM (then SIGKILL) and removal.
  *
  * It only ever binds 127.0.0.1 and is meant for tests, demos and benchmarks, not production.
- * Every effect here uses the real clock: run tests with `it.live`, not `it.effect`.
+ * Its waits (readiness, start and stop timeouts) always keep real time, so the fixtures work
+ * under `it.effect`'s TestClock as under `it.live`.
  *
  * @example
  * import { Effect } from "effect"
@@ -76,16 +77,26 @@ export interface ServerHandle {
 /**
  * The service key of a server provided by {@link layer}.
  *
+ * A `layer(...)` block of `@effect/vitest` offers `it.effect` (there is no `it.live` inside
+ * one); its tests run on the TestClock unless the block says `excludeTestServices: true`. The
+ * server keeps real time either way; pass `excludeTestServices: true` when the tests also wait
+ * in real time themselves (sessions, timeouts, polling).
+ *
  * @example
- * import { layer } from "@effect/vitest"
+ * ```ts
+ * import { assert, layer } from "@effect/vitest"
+ * import { Effect, Option } from "effect"
  * import { ZooKeeperServer } from "@effect-zk/server"
  *
- * layer(ZooKeeperServer.layer())("with a server", (it) => {
- *   it.live("serves", () => Effect.gen(function*() {
- *     const server = yield* ZooKeeperServer.ZooKeeperServer
- *     // connect to (yield* server.address)
- *   }))
+ * layer(ZooKeeperServer.layer(), { excludeTestServices: true })("with a server", (it) => {
+ *   it.effect("serves", () =>
+ *     Effect.gen(function*() {
+ *       const server = yield* ZooKeeperServer.ZooKeeperServer
+ *       assert.isTrue(Option.isSome(yield* server.status))
+ *       // connect a client to (yield* server.address)
+ *     }))
  * })
+ * ```
  *
  * @since 0.1.0
  * @category services

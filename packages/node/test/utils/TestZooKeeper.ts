@@ -4,12 +4,11 @@
  * same).
  */
 import { type SessionEvent, ZooKeeper, type ZooKeeperService } from "@effect-zk/core"
-import { NodeZooKeeper } from "@effect-zk/node"
+import { NodeZooKeeper, Testing } from "@effect-zk/node"
 import type { NodeZooKeeperConfig } from "@effect-zk/node/NodeZooKeeper"
 import { FourLetterWord, ZooKeeperServer } from "@effect-zk/server"
-import { Context, Duration, Effect, Layer, LogLevel, References, type Scope, Stream } from "effect"
-
-let counter = 0
+import { assert } from "@effect/vitest"
+import { Context, Duration, Effect, Layer, LogLevel, References, Schedule, type Scope, Stream } from "effect"
 
 /**
  * Session logs in tests: errors only, unless a test asks for more itself or
@@ -31,24 +30,17 @@ export const connectTo = (
     Effect.map((context) => Context.get(context, ZooKeeper))
   )
 
-/** A fresh chroot made through `servers`: its path (`/test-N-...`), to append to a connect string. */
-export const newChroot = (servers: string): Effect.Effect<string, unknown> =>
-  Effect.scoped(Effect.gen(function*() {
-    const root = yield* connectTo(servers)
-    return yield* root.create(`/test-${++counter}-${Math.random().toString(36).slice(2, 8)}`)
-  }))
-
-/** A fresh chroot on the shared server: its connect string (`host:port/test-N-...`). */
-export const sandbox: Effect.Effect<string, unknown, ZooKeeperServer.ZooKeeperServer> = Effect.gen(function*() {
+/** A fresh chroot on the shared server, removed after the test: its connect string (`host:port/sandbox-...`). */
+export const sandbox: Effect.Effect<string, unknown, ZooKeeperServer.ZooKeeperServer | Scope.Scope> = Effect.gen(function*() {
   const address = yield* (yield* ZooKeeperServer.ZooKeeperServer).address
-  return `${address}${yield* newChroot(address)}`
+  return (yield* Testing.sandbox(address)).servers
 })
 
-/** Whether the session is in `state` now; for {@link eventually}. */
+/** Whether the session is in `state` now; for `Testing.eventually`. */
 export const stateIs = (zk: ZooKeeperService, state: SessionEvent["state"]): Effect.Effect<boolean> =>
   Effect.map(zk.state, (s) => s === state)
 
-/** The chroot part of a {@link sandbox} connect string (`/test-N-...`). */
+/** The chroot part of a {@link sandbox} connect string (`/sandbox-...`). */
 export const chrootOf = (servers: string): string => servers.slice(servers.indexOf("/"))
 
 /** A client in a fresh chroot on the shared server. */
@@ -64,20 +56,19 @@ export const client = (
  */
 export const watchedOnServer = (port: number, zk: ZooKeeperService, serverPath: string) =>
   Effect.flatMap(zk.clientId, (id) =>
-    eventually(FourLetterWord.wchc(port).pipe(Effect.map((watches) => watches.get(id.hex)?.includes(serverPath) === true))))
+    Testing.eventually(FourLetterWord.wchc(port).pipe(Effect.map((watches) => watches.get(id.hex)?.includes(serverPath) === true))))
 
-/** Polls `condition` every 20 ms until it holds or `timeout` passes (then fails). */
-export const eventually = <E, R>(
-  condition: Effect.Effect<boolean, E, R>,
-  timeout: Duration.Input = "10 seconds"
-): Effect.Effect<void, E | string, R> =>
-  Effect.gen(function*() {
-    const deadline = Date.now() + Duration.toMillis(timeout)
-    while (!(yield* condition)) {
-      if (Date.now() > deadline) return yield* Effect.fail(`condition not met within ${Duration.format(Duration.fromInputUnsafe(timeout))}`)
-      yield* Effect.sleep("20 millis")
-    }
-  })
+/**
+ * Asserts that `condition` keeps holding for `window`, checking it every 25 ms and failing at the
+ * first false: an absence check ("no reconnect happens", "the request stays pending"), which a
+ * poll until something happens cannot express. Not a way to wait for a state: that is
+ * `Testing.eventually`.
+ */
+export const holdsFor = <E, R>(condition: Effect.Effect<boolean, E, R>, window: Duration.Input, what: string) =>
+  Effect.repeat(
+    Effect.flatMap(condition, (ok) => Effect.sync(() => assert.isTrue(ok, what))),
+    Schedule.spaced("25 millis").pipe(Schedule.upTo({ duration: window }))
+  ).pipe(Effect.asVoid)
 
 /**
  * Every session event from now on, stamped with the wall clock when it arrived. The recorder

@@ -20,6 +20,7 @@ import {
 } from "../ServerError.ts"
 import { describe, sizeOf, tailOf } from "./fs.ts"
 import { isAnswering } from "./ports.ts"
+import { onLiveClock } from "./liveClock.ts"
 import { commandLineHas, isAlive, terminate } from "./process.ts"
 import { type Layout, type Metadata, readPidFile, removePidFile, writePidFile } from "./runDir.ts"
 
@@ -193,14 +194,16 @@ const pollServing = (
 
 /**
  * Starts the JVM and returns once `srvr` shows an accepted `Mode:`. Any failure or interruption
- * before that stops the JVM it spawned, so a failed start leaves nothing running.
+ * before that stops the JVM it spawned, so a failed start leaves nothing running. The readiness
+ * polls, the start timeout and the stop grace period run on the real clock: a JVM does not
+ * follow a test's TestClock, and on it the start would wait forever.
  */
 export const start = (
   l: Layout,
   metadata: Metadata,
   accept: (mode: FourLetterWord.Mode) => boolean = () => true
 ): Effect.Effect<FourLetterWord.ServerStats, AlreadyRunningError | PortInUseError | ExitedEarlyError | NotReadyError | ServerIoError> =>
-  Effect.uninterruptibleMask((restore) =>
+  onLiveClock(Effect.uninterruptibleMask((restore) =>
     Effect.gen(function*() {
       const launched = yield* launch(l, metadata)
       let lastState = "not probed yet"
@@ -236,12 +239,15 @@ export const start = (
         )
       )
     })
-  )
+  ))
 
-/** SIGTERM, SIGKILL after the grace period; a no-op when the server does not run. */
+/**
+ * SIGTERM, SIGKILL after the grace period (on the real clock, as in `start`); a no-op when the
+ * server does not run.
+ */
 export const stop = (l: Layout, metadata: Metadata): Effect.Effect<void, ServerIoError> =>
-  Effect.gen(function*() {
+  onLiveClock(Effect.gen(function*() {
     const pid = yield* runningPid(l)
     if (Option.isSome(pid)) yield* terminate(pid.value, metadata.stopTimeoutMillis)
     yield* removePidFile(l)
-  })
+  }))

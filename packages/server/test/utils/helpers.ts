@@ -1,5 +1,7 @@
 /**
  * Test helpers: temporary directories, deadline polling, process and port probes.
+ * (Waiting for a client-visible state is `Testing.eventually` of @effect-zk/node; these tests
+ * stay below the client.)
  */
 import { Effect } from "effect"
 import * as fs from "node:fs/promises"
@@ -33,18 +35,6 @@ export const waitUntil = <E, R>(
     }
   })
 
-/** Retries `effect` every 100 ms until it succeeds or `timeoutMillis` passed. */
-export const eventually = <A, E, R>(effect: Effect.Effect<A, E, R>, timeoutMillis = 15_000): Effect.Effect<A, E, R> =>
-  Effect.gen(function*() {
-    const deadline = Date.now() + timeoutMillis
-    while (true) {
-      const result = yield* Effect.result(effect)
-      if (result._tag === "Success") return result.success
-      if (Date.now() > deadline) return yield* Effect.fail(result.failure)
-      yield* Effect.sleep(100)
-    }
-  })
-
 /** Whether a process with this pid exists (zombies included; use for our own children only). */
 export const pidExists = (pid: number): boolean => {
   try {
@@ -54,6 +44,21 @@ export const pidExists = (pid: number): boolean => {
     return false
   }
 }
+
+/**
+ * The live JVMs whose command line names `runDir`'s zoo.cfg, found through /proc, so a test can
+ * show that nothing of a server is left even when it never learnt the pid.
+ */
+export const jvmsOf = (runDir: string): Effect.Effect<ReadonlyArray<number>> =>
+  Effect.promise(async () => {
+    const zooCfg = path.join(runDir, "zoo.cfg")
+    const pids = (await fs.readdir("/proc")).filter((name) => /^\d+$/.test(name)).map(Number)
+    const named = await Promise.all(pids.map(async (pid) => {
+      const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")
+      return cmdline.split("\0").includes(zooCfg) ? [pid] : []
+    }))
+    return named.flat()
+  }).pipe(Effect.flatMap((pids) => Effect.filter(pids, (pid) => Effect.map(processGone(pid), (gone) => !gone))))
 
 /** Whether 127.0.0.1:port accepts connections. */
 export const portAnswers = (port: number): Effect.Effect<boolean> =>
