@@ -27,6 +27,7 @@ const parseSpec = (json: string | undefined): RunSpec => {
   const sizes: Sizes = {
     count: num("count"),
     warmup: num("warmup"),
+    warmupWindow: num("warmupWindow"),
     window: num("window"),
     sessions: num("sessions"),
     requestsPerCount: num("requestsPerCount"),
@@ -43,6 +44,10 @@ const run = async (spec: RunSpec): Promise<RunResult> => {
       return (await import("./client-effect-zk.ts")).runEffectZk(spec, "workers")
     case "node-zookeeper-client": {
       const [{ runCallbackWorkload }, { connect }] = await Promise.all([import("./callback.ts"), import("./client-nzc.ts")])
+      return runCallbackWorkload(spec, connect)
+    }
+    case "floor": {
+      const [{ runCallbackWorkload }, { connect }] = await Promise.all([import("./callback.ts"), import("./client-floor.ts")])
       return runCallbackWorkload(spec, connect)
     }
     case "zookeeper": {

@@ -25,7 +25,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { type NativeBuild, ensureNativeAddon } from "./native-build.ts"
-import { aggregate, evaluateTargets, renderTable, renderTargets } from "./report.ts"
+import { aggregate, evaluateTargets, renderMemoryTable, renderTable, renderTargets } from "./report.ts"
 import {
   allClients,
   childName,
@@ -34,6 +34,7 @@ import {
   getBytes,
   isClientName,
   isWorkloadName,
+  memoryWorkloads,
   paths,
   pattern,
   resultPrefix,
@@ -128,6 +129,8 @@ const runChild = (
     const child = spawn(process.execPath, [
       "--conditions=@effect-zk/source",
       "--disable-warning=ExperimentalWarning",
+      // The memory workloads read the heap after a forced GC; exposing gc costs nothing else.
+      "--expose-gc",
       `--import=${hooksUrl}`,
       path.join(benchDir, "child.ts"),
       JSON.stringify(spec)
@@ -184,16 +187,16 @@ const prepareServer = (zk: ZooKeeperService, quick: boolean) =>
     yield* zk.delete(warm)
   })
 
-/** children-big's node with exactly `n` children named `childName(0 .. n-1)`. */
-const prepareBig = (zk: ZooKeeperService, n: number) =>
+/** A node with exactly `n` children named `childName(0 .. n-1)` (children-big, watch-many). */
+const prepareChildren = (zk: ZooKeeperService, parent: string, n: number) =>
   Effect.gen(function*() {
-    yield* put(zk, paths.bigNode, new Uint8Array(0))
+    yield* put(zk, parent, new Uint8Array(0))
     const wanted = range(n).map(childName)
     const want = new Set(wanted)
-    const { children } = yield* zk.children(paths.bigNode)
+    const { children } = yield* zk.children(parent)
     const have = new Set(children)
-    yield* Effect.forEach(children.filter((c) => !want.has(c)), (c) => zk.delete(`${paths.bigNode}/${c}`), { concurrency: 256, discard: true })
-    yield* Effect.forEach(wanted.filter((c) => !have.has(c)), (c) => zk.create(`${paths.bigNode}/${c}`), { concurrency: 256, discard: true })
+    yield* Effect.forEach(children.filter((c) => !want.has(c)), (c) => zk.delete(`${parent}/${c}`), { concurrency: 256, discard: true })
+    yield* Effect.forEach(wanted.filter((c) => !have.has(c)), (c) => zk.create(`${parent}/${c}`), { concurrency: 256, discard: true })
   })
 
 const packageVersion = (name: string): string => {
@@ -269,7 +272,8 @@ const program = (options: Options) =>
     let n = 0
     for (const workload of options.workloads) {
       const sizes = sizesOf(workload, options.quick)
-      if (workload === "children-big") yield* prepareBig(admin, sizes.children)
+      if (workload === "children-big") yield* prepareChildren(admin, paths.bigNode, sizes.children)
+      if (workload === "watch-many") yield* prepareChildren(admin, paths.manyNode, sizes.count)
       for (let round = 1; round <= options.rounds; round++) {
         for (const client of options.clients) {
           n++
@@ -284,10 +288,12 @@ const program = (options: Options) =>
             const r = outcome.success
             results.push(r)
             const lat = r.latencyUs === undefined ? "" : `  p50 ${Math.round(r.latencyUs.p50)} us p99 ${Math.round(r.latencyUs.p99)} us`
+            const warm = r.warmup === undefined ? "" : `  warm-up ${r.warmup.ops.toLocaleString("en-US")}${r.warmup.steady ? "" : " (not steady)"}`
+            const held = r.memory === undefined ? "" : `  heap ${r.memory.heapPerItemBytes.toLocaleString("en-US")} B/item`
             console.log(
               `${label} ${r.opsPerSec.toLocaleString("en-US").padStart(8)} ops/s ${r.cpuUsPerOp.toFixed(2).padStart(8)} us/op  RSS ${
                 r.maxRssMiB.toFixed(1).padStart(6)
-              } MiB${lat}`
+              } MiB${lat}${warm}${held}`
             )
           } else {
             failures.push({ client, workload, round, error: outcome.failure })
@@ -299,9 +305,16 @@ const program = (options: Options) =>
 
     const aggs = aggregate(results, options.clients, options.workloads)
     const targets = evaluateTargets(aggs)
-    console.log(`\nMedians of ${options.rounds} round(s); "x nzc" = ratio to node-zookeeper-client. CPU = user+sys of the client process over the timed part.\n`)
-    console.log(renderTable(aggs, options.workloads))
-    if (targets.length > 0) console.log(`\nTargets of issue 6 (effect-zk, on the medians):\n${renderTargets(targets)}`)
+    console.log(
+      `\nMedians of ${options.rounds} round(s). CPU = user+sys of the client process over the timed part; "x floor" = ratio to the floor ` +
+        `client of the same run, "x nzc" = ratio to node-zookeeper-client; warm-up = untimed requests until the CPU per request stopped ` +
+        `falling ("+": some round never settled before the maximum).\n`
+    )
+    const timed = options.workloads.filter((w) => !memoryWorkloads.includes(w))
+    const held = options.workloads.filter((w) => memoryWorkloads.includes(w))
+    if (timed.length > 0) console.log(renderTable(aggs, timed))
+    if (held.length > 0) console.log(`\nHeld at scale (heap after GC per watch or per idle session; RSS of the process after):\n\n${renderMemoryTable(aggs, held)}`)
+    if (targets.length > 0) console.log(`\nTargets (effect-zk, on the medians):\n${renderTargets(targets)}`)
 
     const finishedAt = new Date()
     const file = path.join(resultsDir, `bench-${stamp(startedAt)}${options.quick ? "-quick" : ""}.json`)
