@@ -7,12 +7,13 @@
  *   pnpm bench --only get-pipe,set-pipe --rounds 5
  *   pnpm bench --clients effect-zk,effect-zk-workers,node-zookeeper-client
  *   pnpm bench --only get-pipe --rounds 1 --cpu-prof=effect-zk   # .cpuprofile of each timed part
+ *   pnpm bench --baseline 865a1dc                 # that commit as client effect-zk@865a1dc, in the same rounds
  *
  * The parent starts the server once, prepares each workload's data once, then runs every client on
  * the workload in interleaved rounds (A B C A B C ...), each run in a child process of its own
  * (child.ts) so that its CPU time (over the timed part) and peak RSS are the client's own. It
- * prints medians with ratios against node-zookeeper-client and writes every raw figure to
- * bench-results/bench-<date>.json at the repository root.
+ * prints medians with ratios to the floor client (floor.ts) and to node-zookeeper-client, and
+ * writes every raw figure to bench-results/bench-<date>.json at the repository root.
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { ZooKeeper, type ZooKeeperService } from "@effect-zk/core"
@@ -24,6 +25,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { type BaselineBuild, baselineEnv, baselineSourceRoots, prepareBaseline } from "./baseline.ts"
 import { type NativeBuild, ensureNativeAddon } from "./native-build.ts"
 import { aggregate, evaluateTargets, renderMemoryTable, renderTable, renderTargets } from "./report.ts"
 import {
@@ -32,7 +34,7 @@ import {
   type ClientName,
   defaultClients,
   getBytes,
-  isClientName,
+  isKnownClient,
   isWorkloadName,
   memoryWorkloads,
   paths,
@@ -59,9 +61,11 @@ interface Options {
   readonly clients: ReadonlyArray<ClientName>
   /** Clients whose children run with --cpu-prof. */
   readonly cpuProf: ReadonlyArray<ClientName>
+  /** A commit to build and run as one more client (baseline.ts). */
+  readonly baseline: string | undefined
 }
 
-const usage = `usage: pnpm bench [--rounds N] [--quick] [--only WORKLOAD,...] [--clients CLIENT,...] [--cpu-prof[=CLIENT,...]]
+const usage = `usage: pnpm bench [--rounds N] [--quick] [--only WORKLOAD,...] [--clients CLIENT,...] [--cpu-prof[=CLIENT,...]] [--baseline GIT-REV]
   workloads: ${workloadNames.join(", ")}
   clients:   ${allClients.join(", ")} (default: ${defaultClients.join(", ")})`
 
@@ -77,6 +81,7 @@ const parseArgs = (argv: ReadonlyArray<string>): Options => {
   let workloads: ReadonlyArray<WorkloadName> = workloadNames
   let clients: ReadonlyArray<ClientName> = defaultClients
   let cpuProf: ReadonlyArray<ClientName> | "selected" = []
+  let baseline: string | undefined
   const args = argv.flatMap((a) => (a.startsWith("--") && a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a]))
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]
@@ -99,11 +104,14 @@ const parseArgs = (argv: ReadonlyArray<string>): Options => {
         workloads = list(value(), isWorkloadName, "workload")
         break
       case "--clients":
-        clients = list(value(), isClientName, "client")
+        clients = list(value(), isKnownClient, "client")
+        break
+      case "--baseline":
+        baseline = value()
         break
       case "--cpu-prof": {
         const next = args[i + 1]
-        cpuProf = next !== undefined && !next.startsWith("--") ? list(value(), isClientName, "client") : "selected"
+        cpuProf = next !== undefined && !next.startsWith("--") ? list(value(), isKnownClient, "client") : "selected"
         break
       }
       case "--help":
@@ -115,7 +123,7 @@ const parseArgs = (argv: ReadonlyArray<string>): Options => {
         throw new Error(`unknown option ${arg}\n${usage}`)
     }
   }
-  return { rounds, quick, workloads, clients, cpuProf: cpuProf === "selected" ? clients : cpuProf }
+  return { rounds, quick, workloads, clients, cpuProf: cpuProf === "selected" ? clients : cpuProf, baseline }
 }
 
 /** Runs one child and returns its result; the child is killed if the run is interrupted. */
@@ -123,6 +131,7 @@ const runChild = (
   spec: RunSpec,
   hooksUrl: string,
   profileDir: string | undefined,
+  extraEnv: Record<string, string>,
   signal: AbortSignal
 ): Promise<RunResult> =>
   new Promise((resolve, reject) => {
@@ -137,9 +146,11 @@ const runChild = (
     ], {
       stdio: ["ignore", "pipe", "inherit"],
       signal,
-      env: profileDir === undefined
-        ? process.env
-        : { ...process.env, BENCH_CPU_PROFILE: path.join(profileDir, `${spec.workload}.${spec.client}.r${spec.round}.cpuprofile`) }
+      env: {
+        ...process.env,
+        ...extraEnv,
+        ...(profileDir === undefined ? {} : { BENCH_CPU_PROFILE: path.join(profileDir, `${spec.workload}.${spec.client}.r${spec.round}.cpuprofile`) })
+      }
     })
     let out = ""
     child.stdout.setEncoding("utf8")
@@ -224,11 +235,26 @@ const tmpfsRunDir = (): string | undefined => {
 
 const stamp = (d: Date): string => d.toISOString().replace(/[:]/g, "-").replace(/\..*$/, "")
 
-const program = (options: Options) =>
+const program = (requested: Options) =>
   Effect.gen(function*() {
     const startedAt = new Date()
     const loadStart = os.loadavg()
     yield* Effect.sync(() => fs.mkdirSync(resultsDir, { recursive: true }))
+
+    let old: BaselineBuild | undefined
+    if (requested.baseline !== undefined) {
+      const rev = requested.baseline
+      old = yield* Effect.try(() => prepareBaseline(repoRoot, rev, path.join(resultsDir, "baseline-build.log")))
+      console.log(`${old.client}: ${old.sha} in ${old.dir}${old.seconds > 0 ? ` (exported and installed in ${old.seconds.toFixed(1)} s)` : ""}`)
+    }
+    const baselineClient = old?.client
+    // The old build runs right after the current effect-zk in every round.
+    const options: Options = baselineClient === undefined ? requested : {
+      ...requested,
+      clients: requested.clients.flatMap((c) => (c === "effect-zk" ? [c, baselineClient] : [c])).concat(
+        requested.clients.includes("effect-zk") ? [] : [baselineClient]
+      )
+    }
 
     let nativeBuild: NativeBuild | undefined
     if (options.clients.includes("zookeeper")) {
@@ -241,7 +267,12 @@ const program = (options: Options) =>
       (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
     )
     const hooksUrl = writeStripped(
-      [benchDir, path.join(repoRoot, "packages", "core", "src"), path.join(repoRoot, "packages", "node", "src")],
+      [
+        benchDir,
+        path.join(repoRoot, "packages", "core", "src"),
+        path.join(repoRoot, "packages", "node", "src"),
+        ...(old === undefined ? [] : baselineSourceRoots(old))
+      ],
       cacheDir
     )
     const profileDir = options.cpuProf.length === 0 ? undefined : path.join(resultsDir, `profiles-${stamp(startedAt)}`)
@@ -281,7 +312,7 @@ const program = (options: Options) =>
           const profile = options.cpuProf.includes(client) ? profileDir : undefined
           const label = `[${String(n).padStart(String(total).length)}/${total}] ${workload.padEnd(13)} r${round} ${client.padEnd(21)}`
           const outcome = yield* Effect.result(Effect.tryPromise({
-            try: (signal) => runChild(spec, hooksUrl, profile, signal),
+            try: (signal) => runChild(spec, hooksUrl, profile, old !== undefined && client === old.client ? baselineEnv(old) : {}, signal),
             catch: (error) => (error instanceof Error ? error.message : String(error))
           }))
           if (outcome._tag === "Success") {
@@ -335,6 +366,7 @@ const program = (options: Options) =>
       server: { version: serverVersion, dataDirOnTmpfs: runDir !== undefined },
       versions: {
         "effect-zk": `${packageVersion("@effect-zk/core")} (git ${gitHead()}, working tree as it was)`,
+        ...(old === undefined ? {} : { [old.client]: `git ${old.sha}` }),
         effect: packageVersion("effect"),
         "node-zookeeper-client": packageVersion("node-zookeeper-client"),
         zookeeper: packageVersion("zookeeper")

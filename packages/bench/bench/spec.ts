@@ -8,12 +8,15 @@
 export const defaultClients = ["effect-zk", "floor", "node-zookeeper-client", "zookeeper"] as const
 
 /**
- * Every client the harness knows. `effect-zk-workers` is effect-zk with pipelining written as a
- * fixed pool of 256 looping fibers instead of `Effect.forEach({ concurrency: 256 })`: an A/B of
- * the runtime's share, opt-in with `--clients`.
+ * Every client the harness knows by name. `effect-zk-workers` is effect-zk with pipelining
+ * written as a fixed pool of 256 looping fibers instead of `Effect.forEach({ concurrency: 256 })`:
+ * an A/B of the runtime's share, opt-in with `--clients`.
  */
 export const allClients = [...defaultClients, "effect-zk-workers"] as const
-export type ClientName = (typeof allClients)[number]
+export type KnownClient = (typeof allClients)[number]
+
+/** A known client, or an older commit of effect-zk built by `--baseline` (baseline.ts). */
+export type ClientName = KnownClient | `effect-zk@${string}`
 
 /** The floor (floor.ts): every client is also reported as a ratio to it, in the same run. */
 export const floor: ClientName = "floor"
@@ -41,7 +44,8 @@ export type WorkloadName = (typeof workloadNames)[number]
  */
 export const memoryWorkloads: ReadonlyArray<WorkloadName> = ["watch-many", "sessions-many"]
 
-export const isClientName = (s: string): s is ClientName => allClients.some((c) => c === s)
+export const isKnownClient = (s: string): s is KnownClient => allClients.some((c) => c === s)
+export const isClientName = (s: string): s is ClientName => isKnownClient(s) || /^effect-zk@[0-9a-f]{7,40}$/.test(s)
 export const isWorkloadName = (s: string): s is WorkloadName => workloadNames.some((w) => w === s)
 
 /** How much cheaper (as a fraction) the last windows must be to count as still warming up. */
