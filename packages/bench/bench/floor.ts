@@ -16,7 +16,7 @@
  * - One process-wide timer pings the connections that sent nothing for a third of their session
  *   timeout, instead of one timer per connection.
  *
- * The wire format is the repository's docs/protocol notes and packages/core/src/Protocol.ts: a
+ * The wire format is the one packages/core/src/Protocol.ts encodes: a
  * 4-byte big-endian length before every frame; requests `{xid, type}` + body; replies
  * `{xid, zxid, err}` + body (parsed only when err is 0); notifications carry xid -1, pings -2.
  */
@@ -103,6 +103,9 @@ const text = (b: Buffer, s: number, e: number): string => {
 /** The one buffer every plain-TCP connection of the process reads into (see the module comment). */
 const readBuffer = Buffer.allocUnsafe(64 * 1024)
 
+/** The write buffer of a connection with nothing to send. */
+const EMPTY = Buffer.alloc(0)
+
 /** Frames split across reads up to this size reuse the connection's assembly buffer. */
 const KEEP_ASSEMBLY = 256 * 1024
 
@@ -143,8 +146,8 @@ export class FloorConnection {
   private closed = false
   private onClosed: Array<() => void> = []
 
-  // The write buffer: requests of the current tick, flushed together.
-  private out: Buffer = Buffer.allocUnsafe(1024)
+  // The write buffer: requests of the current tick, flushed together; dropped while idle.
+  private out: Buffer = EMPTY
   private outLen = 0
   private flushScheduled = false
   private sentSinceTick = false
@@ -168,7 +171,7 @@ export class FloorConnection {
   private assembly: Buffer | undefined
   private partial: Buffer | undefined
   private partialLen = 0
-  private prefix = Buffer.allocUnsafe(0)
+  private prefix = EMPTY
 
   private onHandshake: ((error: Error | null) => void) | undefined
   /** Set when the stream is unusable: nothing more of it is decoded. */
@@ -208,7 +211,7 @@ export class FloorConnection {
 
   private ensure(n: number): void {
     if (this.outLen + n <= this.out.length) return
-    const bigger = Buffer.allocUnsafe(Math.max(this.out.length * 2, this.outLen + n))
+    const bigger = Buffer.allocUnsafe(Math.max(this.out.length * 2, this.outLen + n, 1024))
     this.out.copy(bigger, 0, 0, this.outLen)
     this.out = bigger
   }
@@ -277,7 +280,7 @@ export class FloorConnection {
     if (this.outLen === 0 || this.closed) return
     this.socket.write(this.out.subarray(0, this.outLen))
     this.outLen = 0
-    if (this.socket.writableLength > 0) this.out = Buffer.allocUnsafe(this.out.length)
+    if (this.socket.writableLength > 0) this.out = EMPTY
   }
 
   private sendConnect(timeoutMs: number): void {
@@ -404,6 +407,8 @@ export class FloorConnection {
       this.idleMs = 0
       return
     }
+    // Idle for a whole tick: an idle connection keeps no write buffer either.
+    if (this.outLen === 0) this.out = EMPTY
     this.idleMs += ms
     if (this.timeoutMs > 0 && this.idleMs * 3 >= this.timeoutMs) {
       this.idleMs = 0
@@ -457,7 +462,7 @@ export class FloorConnection {
         return n
       }
       const len = i32(Buffer.concat([this.prefix, b.subarray(0, need)]), 0)
-      this.prefix = Buffer.allocUnsafe(0)
+      this.prefix = EMPTY
       pos = need
       if (len < 0 || len > 16 * 1024 * 1024) {
         this.abort(`frame length ${len}`)

@@ -153,7 +153,7 @@ export const renderMemoryTable = (aggs: ReadonlyArray<Aggregate>, workloads: Rea
   return lines.join("\n")
 }
 
-/** One of the targets, checked on the medians. */
+/** One of the targets for effect-zk, checked on the medians. */
 export interface TargetCheck {
   readonly client: ClientName
   readonly workload: WorkloadName

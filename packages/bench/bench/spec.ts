@@ -98,7 +98,7 @@ const quick: Record<WorkloadName, Sizes> = {
   "children-big": { ...full["children-big"], count: 20, warmup: 12, warmupWindow: 2, children: 2_000 },
   "multi-session": { ...full["multi-session"], count: 8_000, warmup: 6_000, warmupWindow: 1_000 },
   "watch-many": { ...full["watch-many"], count: 5_000 },
-  "sessions-many": { ...full["sessions-many"], count: 40 }
+  "sessions-many": { ...full["sessions-many"], count: 100 }
 }
 
 export const sizesOf = (workload: WorkloadName, isQuick: boolean): Sizes => (isQuick ? quick : full)[workload]
@@ -133,6 +133,9 @@ export const pattern = (length: number, seed: number): Uint8Array => {
 
 /** The names of the children of `paths.bigNode`: like sequential nodes, `item-0000000042`. */
 export const childName = (i: number): string => `item-${String(i).padStart(10, "0")}`
+
+/** Sessions sessions-many connects (and keeps) before it reads the heap, the first one included. */
+export const warmSessions = (count: number): number => Math.max(1, Math.round(count / 10))
 
 /** Where watch-many's `i`th watch is set. */
 export const manyPath = (i: number): string => `${paths.manyNode}/${childName(i)}`

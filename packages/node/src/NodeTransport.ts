@@ -4,7 +4,7 @@
  *
  * It is written on the socket's own callbacks rather than on `@effect/platform`'s pull-based
  * `Socket`: every reply crosses this boundary, and handing each chunk straight to the codec is
- * what keeps the per-request cost near Node's floor (shared/docs/performance.md).
+ * what keeps the per-request cost near Node's floor (the bench's `floor` client measures it).
  *
  * Plain TCP reads with `onread` into one buffer shared by every connection of the process: no
  * Buffer allocated per read and no stream machinery between the socket and the codec. That took
