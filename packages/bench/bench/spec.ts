@@ -89,14 +89,15 @@ const full: Record<WorkloadName, Sizes> = {
   "sessions-many": { count: 200, warmup: 0, warmupWindow: 1, window: 1, sessions: 1, requestsPerCount: 1, children: 0 }
 }
 
+/** Scaled down; warm-ups still have room for ten windows, so steady state can be detected. */
 const quick: Record<WorkloadName, Sizes> = {
-  "get-seq": { ...full["get-seq"], count: 500, warmup: 600, warmupWindow: 100 },
-  "get-pipe": { ...full["get-pipe"], count: 5_000, warmup: 6_000, warmupWindow: 1_000 },
-  "create-pipe": { ...full["create-pipe"], count: 1_000, warmup: 1_200, warmupWindow: 200 },
-  "set-pipe": { ...full["set-pipe"], count: 1_000, warmup: 1_200, warmupWindow: 200 },
-  "watch-rtt": { ...full["watch-rtt"], count: 100, warmup: 300, warmupWindow: 50 },
-  "children-big": { ...full["children-big"], count: 20, warmup: 12, warmupWindow: 2, children: 2_000 },
-  "multi-session": { ...full["multi-session"], count: 8_000, warmup: 6_000, warmupWindow: 1_000 },
+  "get-seq": { ...full["get-seq"], count: 500, warmup: 500, warmupWindow: 50 },
+  "get-pipe": { ...full["get-pipe"], count: 5_000, warmup: 5_000, warmupWindow: 500 },
+  "create-pipe": { ...full["create-pipe"], count: 1_000, warmup: 1_000, warmupWindow: 100 },
+  "set-pipe": { ...full["set-pipe"], count: 1_000, warmup: 1_000, warmupWindow: 100 },
+  "watch-rtt": { ...full["watch-rtt"], count: 100, warmup: 300, warmupWindow: 25 },
+  "children-big": { ...full["children-big"], count: 20, warmup: 20, warmupWindow: 2, children: 2_000 },
+  "multi-session": { ...full["multi-session"], count: 8_000, warmup: 5_000, warmupWindow: 500 },
   "watch-many": { ...full["watch-many"], count: 5_000 },
   "sessions-many": { ...full["sessions-many"], count: 100 }
 }
