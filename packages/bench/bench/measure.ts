@@ -70,14 +70,27 @@ export const startMeter = (): (() => Metered) => {
 const STEADY_WINDOWS = 3
 
 /**
+ * Optimized code that may still appear over the last windows of a steady client. CPU per window
+ * is noisy on a shared machine and can sit on a plateau while V8 still has functions to compile
+ * (Node 22 has no Maglev: TurboFan takes each function after about 3,000 calls); code growth
+ * is a direct sign of that, and one TurboFan function is typically a few KB.
+ */
+const CODE_GROWTH_BYTES = 16 * 1024
+
+const codeBytes = (): number => process.getBuiltinModule("node:v8").getHeapCodeStatistics().code_and_metadata_size
+
+/**
  * Decides when a warm-up has reached steady state. The warm-up runs in windows of
- * `sizes.warmupWindow` requests; after each, `record` gets its CPU. Steady: the mean CPU per
- * request of the last three windows is no more than `steadyTolerance` below the mean of the
- * three before, i.e. it stopped falling. CPU rather than wall time, so that waiting for the
+ * `sizes.warmupWindow` requests, each metered. Steady: the mean CPU per request of the last
+ * three windows is no more than `steadyTolerance` below the mean of the three before (it
+ * stopped falling), and V8 added less than `CODE_GROWTH_BYTES` of optimized code over those
+ * three windows (it stopped compiling). CPU rather than wall time, so that waiting for the
  * server does not count; a mean of three, so that one noisy window neither ends nor prolongs it.
  */
 export class SteadyState {
   private readonly usPerOp: Array<number> = []
+  /** Optimized code in the heap after each window: still growing means V8 is still compiling. */
+  private readonly codeBytes: Array<number> = []
   private ops = 0
   private settled = false
   private readonly sizes: Sizes
@@ -98,17 +111,26 @@ export class SteadyState {
       const used = process.cpuUsage(cpu)
       this.ops += n
       this.usPerOp.push((used.user + used.system) / (n * this.sizes.requestsPerCount))
+      this.codeBytes.push(codeBytes())
       const k = STEADY_WINDOWS
       const w = this.usPerOp
       if (w.length >= 2 * k) {
         const mean = (from: number) => w.slice(from, from + k).reduce((a, b) => a + b, 0) / k
-        if (mean(w.length - k) >= (1 - steadyTolerance) * mean(w.length - 2 * k)) this.settled = true
+        const stoppedFalling = mean(w.length - k) >= (1 - steadyTolerance) * mean(w.length - 2 * k)
+        const c = this.codeBytes
+        const compiling = c[c.length - 1]! - c[c.length - 1 - k]! > CODE_GROWTH_BYTES
+        if (stoppedFalling && !compiling) this.settled = true
       }
     }
   }
 
   report(): WarmupReport {
-    return { ops: this.ops, steady: this.settled, windowsUsPerOp: this.usPerOp.map((v) => Math.round(v * 100) / 100) }
+    return {
+      ops: this.ops,
+      steady: this.settled,
+      windowsUsPerOp: this.usPerOp.map((v) => Math.round(v * 100) / 100),
+      windowsCodeBytes: this.codeBytes
+    }
   }
 }
 

@@ -197,6 +197,8 @@ export interface WarmupReport {
   readonly steady: boolean
   /** CPU us per request of each window, in order. */
   readonly windowsUsPerOp: ReadonlyArray<number>
+  /** V8's optimized code (`code_and_metadata_size`) after each window. */
+  readonly windowsCodeBytes: ReadonlyArray<number>
 }
 
 /** The heap (after GC) and RSS that holding `items` watches or sessions costs. */
