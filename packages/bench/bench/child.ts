@@ -7,7 +7,7 @@
  * Only the chosen client's modules are imported (dynamically): a peer's process never loads
  * `effect`.
  */
-import { isClientName, isWorkloadName, resultPrefix, type RunResult, type RunSpec, type Sizes } from "./spec.ts"
+import { isClientName, isKnownClient, isWorkloadName, resultPrefix, type RunResult, type RunSpec, type Sizes } from "./spec.ts"
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null
 
@@ -27,6 +27,7 @@ const parseSpec = (json: string | undefined): RunSpec => {
   const sizes: Sizes = {
     count: num("count"),
     warmup: num("warmup"),
+    warmupWindow: num("warmupWindow"),
     window: num("window"),
     sessions: num("sessions"),
     requestsPerCount: num("requestsPerCount"),
@@ -36,13 +37,20 @@ const parseSpec = (json: string | undefined): RunSpec => {
 }
 
 const run = async (spec: RunSpec): Promise<RunResult> => {
-  switch (spec.client) {
+  const client = spec.client
+  // An older build (--baseline): the same effect-zk client code, resolved against that tree.
+  if (!isKnownClient(client)) return (await import("./client-effect-zk.ts")).runEffectZk(spec, "forEach")
+  switch (client) {
     case "effect-zk":
       return (await import("./client-effect-zk.ts")).runEffectZk(spec, "forEach")
     case "effect-zk-workers":
       return (await import("./client-effect-zk.ts")).runEffectZk(spec, "workers")
     case "node-zookeeper-client": {
       const [{ runCallbackWorkload }, { connect }] = await Promise.all([import("./callback.ts"), import("./client-nzc.ts")])
+      return runCallbackWorkload(spec, connect)
+    }
+    case "floor": {
+      const [{ runCallbackWorkload }, { connect }] = await Promise.all([import("./callback.ts"), import("./client-floor.ts")])
       return runCallbackWorkload(spec, connect)
     }
     case "zookeeper": {

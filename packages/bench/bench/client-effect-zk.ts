@@ -4,7 +4,7 @@
  *
  * Pipelining (`get-pipe`, `create-pipe`, `set-pipe`, `multi-session`) has two styles:
  * - `effect-zk`: `Effect.forEach(items, op, { concurrency: 256, discard: true })`, what a user
- *   writes first. docs/performance.md#bulk-work measured its in-flight fiber `Set` at about
+ *   writes first. Its in-flight fiber `Set` was measured (2026-11-29, docs/performance.md#bulk-work) at about
  *   500 B per op of extra old-generation memory.
  * - `effect-zk-workers`: 256 fibers that each loop `yield* op(next++)` until the work runs out.
  *
@@ -12,7 +12,7 @@
  * `effect` barrel loads every module and adds about 8 MB of RSS (measured 82.7 vs 74.2 MB for a
  * bare process on 2026-11-29), which would be counted against the client.
  */
-import { ZooKeeper, type ZooKeeperService } from "@effect-zk/core"
+import { type WatchEvent, type ZkError, ZooKeeper, type ZooKeeperService } from "@effect-zk/core"
 import { NodeZooKeeper } from "@effect-zk/node"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -20,8 +20,21 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { check, type Metered, sameBytes, startMeter, toResult } from "./measure.ts"
-import { childName, createBytes, getBytes, paths, pattern, type RunResult, type RunSpec, setBytes } from "./spec.ts"
+import { check, heapAfterGc, memoryReport, type Metered, sameBytes, startMeter, SteadyState, toResult } from "./measure.ts"
+import {
+  childName,
+  createBytes,
+  getBytes,
+  manyPath,
+  paths,
+  pattern,
+  type RunResult,
+  type RunSpec,
+  setBytes,
+  type Sizes,
+  type WarmupReport,
+  warmSessions
+} from "./spec.ts"
 
 type Style = "forEach" | "workers"
 
@@ -49,12 +62,34 @@ const pipelined = <E>(style: Style, n: number, window: number, op: (i: number) =
 
 const meter = Effect.sync(startMeter)
 
+/** The warm-up of measure.ts's `warmUp`, as an Effect: windows of `run(n)` until steady state or the maximum. */
+const warmUp = <E>(sizes: Sizes, run: (n: number) => Effect.Effect<unknown, E>): Effect.Effect<WarmupReport, E> =>
+  Effect.suspend(() => {
+    const steady = new SteadyState(sizes)
+    return Effect.gen(function*() {
+      for (let n = steady.next(); n > 0; n = steady.next()) {
+        const stop = steady.start(n)
+        yield* run(n)
+        stop()
+      }
+      return steady.report()
+    })
+  })
+
+const heap = Effect.sync(heapAfterGc)
+
+/** `effect`, `n` times one after the other. */
+const times = <E>(n: number, effect: Effect.Effect<unknown, E>): Effect.Effect<void, E> =>
+  Effect.gen(function*() {
+    for (let i = 0; i < n; i++) yield* effect
+  })
+
 const smokeGet = (zk: ZooKeeperService) =>
   Effect.map(zk.get(paths.getNode), ({ data }) => check(sameBytes(data, pattern(getBytes, 1)), "get returns the 100 bytes the parent wrote"))
 
-const body = (spec: RunSpec, style: Style, sessions: ReadonlyArray<ZooKeeperService>): Effect.Effect<RunResult, unknown> =>
+const body = (spec: RunSpec, style: Style, sessions: ReadonlyArray<ZooKeeperService>): Effect.Effect<RunResult, unknown, Scope.Scope> =>
   Effect.gen(function*() {
-    const { count, warmup, window, children } = spec.sizes
+    const { count, window, children } = spec.sizes
     const [zk, second] = sessions
     if (zk === undefined) return yield* Effect.die("no session")
     let metered: Metered
@@ -63,11 +98,14 @@ const body = (spec: RunSpec, style: Style, sessions: ReadonlyArray<ZooKeeperServ
         yield* smokeGet(zk)
         const tally = { replies: 0, bad: 0 }
         const latencies: Array<number> = new Array(count)
-        for (let i = 0; i < warmup; i++) {
-          const { data } = yield* zk.get(paths.getNode)
-          tally.replies++
-          if (data.length !== getBytes) tally.bad++
-        }
+        const warm = yield* warmUp(spec.sizes, (n) =>
+          Effect.gen(function*() {
+            for (let i = 0; i < n; i++) {
+              const { data } = yield* zk.get(paths.getNode)
+              tally.replies++
+              if (data.length !== getBytes) tally.bad++
+            }
+          }))
         const stop = yield* meter
         for (let i = 0; i < count; i++) {
           const t0 = performance.now()
@@ -77,8 +115,8 @@ const body = (spec: RunSpec, style: Style, sessions: ReadonlyArray<ZooKeeperServ
           if (data.length !== getBytes) tally.bad++
         }
         metered = stop()
-        check(tally.bad === 0 && tally.replies === warmup + count, `every get returned ${getBytes} bytes`)
-        return toResult(spec, metered, { latenciesUs: latencies, checks: { replies: tally.replies, smokeBytes: true } })
+        check(tally.bad === 0 && tally.replies === warm.ops + count, `every get returned ${getBytes} bytes`)
+        return toResult(spec, metered, { latenciesUs: latencies, checks: { replies: tally.replies, smokeBytes: true }, warmup: warm })
       }
       case "get-pipe":
       case "multi-session": {
@@ -92,15 +130,20 @@ const body = (spec: RunSpec, style: Style, sessions: ReadonlyArray<ZooKeeperServ
         const all = (perSession: number) =>
           Effect.forEach(sessions, (s) => pipelined(style, perSession, window, get(s)), { concurrency: "unbounded", discard: true })
         const per = Math.floor(count / sessions.length)
-        yield* all(Math.floor(warmup / sessions.length))
+        let warmed = 0
+        const warm = yield* warmUp(spec.sizes, (n) => {
+          warmed += Math.floor(n / sessions.length) * sessions.length
+          return all(Math.floor(n / sessions.length))
+        })
         const stop = yield* meter
         yield* all(per)
         metered = stop()
-        const expected = (Math.floor(warmup / sessions.length) + per) * sessions.length
+        const expected = warmed + per * sessions.length
         check(tally.bad === 0 && tally.replies === expected, `every get returned ${getBytes} bytes`)
         return toResult(spec, metered, {
           checks: { replies: tally.replies, sessions: sessions.length, smokeBytes: true },
-          notes: `pipelining: ${style}`
+          notes: `pipelining: ${style}`,
+          warmup: warm
         })
       }
       case "create-pipe": {
@@ -124,7 +167,7 @@ const body = (spec: RunSpec, style: Style, sessions: ReadonlyArray<ZooKeeperServ
             return { created, deleted }
           })
         yield* zk.create(`${parent}-warmup`)
-        yield* createDelete(`${parent}-warmup`, warmup)
+        const warm = yield* warmUp(spec.sizes, (n) => createDelete(`${parent}-warmup`, n))
         yield* zk.delete(`${parent}-warmup`)
         yield* zk.create(parent)
         const stop = yield* meter
@@ -134,7 +177,11 @@ const body = (spec: RunSpec, style: Style, sessions: ReadonlyArray<ZooKeeperServ
         check(done.created === count && done.deleted === count, "every create returned its path and every delete succeeded")
         check(left.children.length === 0, "no node is left after the deletes")
         yield* zk.delete(parent)
-        return toResult(spec, metered, { checks: { created: done.created, deleted: done.deleted }, notes: `pipelining: ${style}` })
+        return toResult(spec, metered, {
+          checks: { created: done.created, deleted: done.deleted },
+          notes: `pipelining: ${style}`,
+          warmup: warm
+        })
       }
       case "set-pipe": {
         const data = pattern(setBytes, 5 + spec.round)
@@ -146,7 +193,7 @@ const body = (spec: RunSpec, style: Style, sessions: ReadonlyArray<ZooKeeperServ
               if (first < 0) first = stat.version
               last = stat.version
             }))
-        yield* setMany(warmup)
+        const warm = yield* warmUp(spec.sizes, setMany)
         first = -1
         const stop = yield* meter
         yield* setMany(count)
@@ -154,7 +201,11 @@ const body = (spec: RunSpec, style: Style, sessions: ReadonlyArray<ZooKeeperServ
         const readBack = yield* zk.get(paths.setNode)
         check(last - first === count - 1, `versions advanced by one per set (${first} .. ${last})`)
         check(sameBytes(readBack.data, data), "the node holds the 1 KiB that was set")
-        return toResult(spec, metered, { checks: { firstVersion: first, lastVersion: last, readBack: true }, notes: `pipelining: ${style}` })
+        return toResult(spec, metered, {
+          checks: { firstVersion: first, lastVersion: last, readBack: true },
+          notes: `pipelining: ${style}`,
+          warmup: warm
+        })
       }
       case "watch-rtt": {
         if (second === undefined) return yield* Effect.die("watch-rtt needs two sessions")
@@ -169,13 +220,13 @@ const body = (spec: RunSpec, style: Style, sessions: ReadonlyArray<ZooKeeperServ
           latencies.push((performance.now() - t0) * 1000)
           if (Option.isNone(event) || event.value.type !== "NodeDataChanged" || event.value.path !== paths.watchNode) wrongEvents++
         })
-        for (let i = 0; i < warmup; i++) yield* roundTrip
+        const warm = yield* warmUp(spec.sizes, (n) => times(n, roundTrip))
         latencies.length = 0
         const stop = yield* meter
         for (let i = 0; i < count; i++) yield* roundTrip
         metered = stop()
         check(wrongEvents === 0, "every event is NodeDataChanged on the watched path")
-        return toResult(spec, metered, { latenciesUs: latencies, checks: { rounds: latencies.length } })
+        return toResult(spec, metered, { latenciesUs: latencies, checks: { rounds: latencies.length }, warmup: warm })
       }
       case "children-big": {
         const expected = Array.from({ length: children }, (_, i) => childName(i))
@@ -190,15 +241,70 @@ const body = (spec: RunSpec, style: Style, sessions: ReadonlyArray<ZooKeeperServ
           latencies.push((performance.now() - t0) * 1000)
           if (result.children.length !== children) bad++
         })
-        for (let i = 0; i < warmup; i++) yield* list
+        const warm = yield* warmUp(spec.sizes, (n) => times(n, list))
         latencies.length = 0
         const stop = yield* meter
         for (let i = 0; i < count; i++) yield* list
         metered = stop()
         check(bad === 0, `every getChildren returned ${children} names`)
-        return toResult(spec, metered, { latenciesUs: latencies, checks: { children, smokeNames: true } })
+        return toResult(spec, metered, { latenciesUs: latencies, checks: { children, smokeNames: true }, warmup: warm })
       }
+      case "watch-many":
+        return yield* watchMany(spec, style, zk)
+      case "sessions-many":
+        return yield* sessionsMany(spec, zk)
     }
+  })
+
+/**
+ * watch-many (see callback.ts): `count` one-shot watches on distinct nodes; only the watch
+ * streams are kept. Then the first and last nodes change and both streams must deliver.
+ */
+const watchMany = (spec: RunSpec, style: Style, zk: ZooKeeperService) =>
+  Effect.gen(function*() {
+    const { count, window } = spec.sizes
+    const watches: Array<Stream.Stream<WatchEvent, ZkError>> = new Array(count)
+    let bad = 0
+    const before = yield* heap
+    const stop = yield* meter
+    yield* pipelined(style, count, window, (i) =>
+      Effect.map(zk.getW(manyPath(i)), ({ data, watch }) => {
+        if (data.length > 1) bad++
+        watches[i] = watch
+      }))
+    const metered = stop()
+    const after = yield* heap
+    check(bad === 0, "every watched node returned its data (empty, or the byte an earlier run set)")
+    const change = new Uint8Array(1)
+    yield* zk.set(manyPath(0), change)
+    yield* zk.set(manyPath(count - 1), change)
+    for (const i of [0, count - 1]) {
+      const watch = watches[i]
+      if (watch === undefined) return yield* Effect.die(`watch ${i} missing`)
+      const event = yield* Stream.runHead(watch).pipe(Effect.timeout("10 seconds"))
+      check(Option.isSome(event) && event.value.type === "NodeDataChanged" && event.value.path === manyPath(i), `watch ${i} fired NodeDataChanged`)
+    }
+    return toResult(spec, metered, { checks: { watches: count, fired: 2 }, memory: memoryReport(count, before, after), notes: `pipelining: ${style}` })
+  })
+
+/** sessions-many (see callback.ts): `count` idle sessions, each after one get, beside a tenth as many connected first. */
+const sessionsMany = (spec: RunSpec, first: ZooKeeperService) =>
+  Effect.gen(function*() {
+    const { count } = spec.sizes
+    yield* smokeGet(first)
+    const getOnce = (zk: ZooKeeperService) => Effect.map(zk.get(paths.getNode), ({ data }) => data.length)
+    const warm: Array<ZooKeeperService> = []
+    for (let i = 1; i < warmSessions(count); i++) warm.push(yield* connect(spec.servers))
+    const warmSizes = yield* Effect.forEach(warm, getOnce, { concurrency: "unbounded" })
+    const before = yield* heap
+    const stop = yield* meter
+    const held: Array<ZooKeeperService> = []
+    for (let i = 0; i < count; i++) held.push(yield* connect(spec.servers))
+    const metered = stop()
+    const sizes = yield* Effect.forEach(held, getOnce, { concurrency: "unbounded" })
+    check([...warmSizes, ...sizes].every((n) => n === getBytes), `every session's get returned ${getBytes} bytes`)
+    const after = yield* heap
+    return toResult(spec, metered, { checks: { sessions: count, gets: sizes.length }, memory: memoryReport(count, before, after), ops: count })
   })
 
 /** Runs the spec's workload on effect-zk: connect, smoke check, warm up, time, verify, close. */

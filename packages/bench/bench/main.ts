@@ -7,12 +7,13 @@
  *   pnpm bench --only get-pipe,set-pipe --rounds 5
  *   pnpm bench --clients effect-zk,effect-zk-workers,node-zookeeper-client
  *   pnpm bench --only get-pipe --rounds 1 --cpu-prof=effect-zk   # .cpuprofile of each timed part
+ *   pnpm bench --baseline 865a1dc                 # that commit as client effect-zk@865a1dc, in the same rounds
  *
  * The parent starts the server once, prepares each workload's data once, then runs every client on
  * the workload in interleaved rounds (A B C A B C ...), each run in a child process of its own
  * (child.ts) so that its CPU time (over the timed part) and peak RSS are the client's own. It
- * prints medians with ratios against node-zookeeper-client and writes every raw figure to
- * bench-results/bench-<date>.json at the repository root.
+ * prints medians with ratios to the floor client (floor.ts) and to node-zookeeper-client, and
+ * writes every raw figure to bench-results/bench-<date>.json at the repository root.
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { ZooKeeper, type ZooKeeperService } from "@effect-zk/core"
@@ -24,16 +25,18 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { type BaselineBuild, baselineEnv, baselineSourceRoots, prepareBaseline } from "./baseline.ts"
 import { type NativeBuild, ensureNativeAddon } from "./native-build.ts"
-import { aggregate, evaluateTargets, renderTable, renderTargets } from "./report.ts"
+import { aggregate, evaluateTargets, renderMemoryTable, renderTable, renderTargets } from "./report.ts"
 import {
   allClients,
   childName,
   type ClientName,
   defaultClients,
   getBytes,
-  isClientName,
+  isKnownClient,
   isWorkloadName,
+  memoryWorkloads,
   paths,
   pattern,
   resultPrefix,
@@ -58,9 +61,11 @@ interface Options {
   readonly clients: ReadonlyArray<ClientName>
   /** Clients whose children run with --cpu-prof. */
   readonly cpuProf: ReadonlyArray<ClientName>
+  /** A commit to build and run as one more client (baseline.ts). */
+  readonly baseline: string | undefined
 }
 
-const usage = `usage: pnpm bench [--rounds N] [--quick] [--only WORKLOAD,...] [--clients CLIENT,...] [--cpu-prof[=CLIENT,...]]
+const usage = `usage: pnpm bench [--rounds N] [--quick] [--only WORKLOAD,...] [--clients CLIENT,...] [--cpu-prof[=CLIENT,...]] [--baseline GIT-REV]
   workloads: ${workloadNames.join(", ")}
   clients:   ${allClients.join(", ")} (default: ${defaultClients.join(", ")})`
 
@@ -76,6 +81,7 @@ const parseArgs = (argv: ReadonlyArray<string>): Options => {
   let workloads: ReadonlyArray<WorkloadName> = workloadNames
   let clients: ReadonlyArray<ClientName> = defaultClients
   let cpuProf: ReadonlyArray<ClientName> | "selected" = []
+  let baseline: string | undefined
   const args = argv.flatMap((a) => (a.startsWith("--") && a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a]))
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]
@@ -98,11 +104,14 @@ const parseArgs = (argv: ReadonlyArray<string>): Options => {
         workloads = list(value(), isWorkloadName, "workload")
         break
       case "--clients":
-        clients = list(value(), isClientName, "client")
+        clients = list(value(), isKnownClient, "client")
+        break
+      case "--baseline":
+        baseline = value()
         break
       case "--cpu-prof": {
         const next = args[i + 1]
-        cpuProf = next !== undefined && !next.startsWith("--") ? list(value(), isClientName, "client") : "selected"
+        cpuProf = next !== undefined && !next.startsWith("--") ? list(value(), isKnownClient, "client") : "selected"
         break
       }
       case "--help":
@@ -114,7 +123,7 @@ const parseArgs = (argv: ReadonlyArray<string>): Options => {
         throw new Error(`unknown option ${arg}\n${usage}`)
     }
   }
-  return { rounds, quick, workloads, clients, cpuProf: cpuProf === "selected" ? clients : cpuProf }
+  return { rounds, quick, workloads, clients, cpuProf: cpuProf === "selected" ? clients : cpuProf, baseline }
 }
 
 /** Runs one child and returns its result; the child is killed if the run is interrupted. */
@@ -122,21 +131,26 @@ const runChild = (
   spec: RunSpec,
   hooksUrl: string,
   profileDir: string | undefined,
+  extraEnv: Record<string, string>,
   signal: AbortSignal
 ): Promise<RunResult> =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [
       "--conditions=@effect-zk/source",
       "--disable-warning=ExperimentalWarning",
+      // The memory workloads read the heap after a forced GC; exposing gc costs nothing else.
+      "--expose-gc",
       `--import=${hooksUrl}`,
       path.join(benchDir, "child.ts"),
       JSON.stringify(spec)
     ], {
       stdio: ["ignore", "pipe", "inherit"],
       signal,
-      env: profileDir === undefined
-        ? process.env
-        : { ...process.env, BENCH_CPU_PROFILE: path.join(profileDir, `${spec.workload}.${spec.client}.r${spec.round}.cpuprofile`) }
+      env: {
+        ...process.env,
+        ...extraEnv,
+        ...(profileDir === undefined ? {} : { BENCH_CPU_PROFILE: path.join(profileDir, `${spec.workload}.${spec.client}.r${spec.round}.cpuprofile`) })
+      }
     })
     let out = ""
     child.stdout.setEncoding("utf8")
@@ -184,16 +198,16 @@ const prepareServer = (zk: ZooKeeperService, quick: boolean) =>
     yield* zk.delete(warm)
   })
 
-/** children-big's node with exactly `n` children named `childName(0 .. n-1)`. */
-const prepareBig = (zk: ZooKeeperService, n: number) =>
+/** A node with exactly `n` children named `childName(0 .. n-1)` (children-big, watch-many). */
+const prepareChildren = (zk: ZooKeeperService, parent: string, n: number) =>
   Effect.gen(function*() {
-    yield* put(zk, paths.bigNode, new Uint8Array(0))
+    yield* put(zk, parent, new Uint8Array(0))
     const wanted = range(n).map(childName)
     const want = new Set(wanted)
-    const { children } = yield* zk.children(paths.bigNode)
+    const { children } = yield* zk.children(parent)
     const have = new Set(children)
-    yield* Effect.forEach(children.filter((c) => !want.has(c)), (c) => zk.delete(`${paths.bigNode}/${c}`), { concurrency: 256, discard: true })
-    yield* Effect.forEach(wanted.filter((c) => !have.has(c)), (c) => zk.create(`${paths.bigNode}/${c}`), { concurrency: 256, discard: true })
+    yield* Effect.forEach(children.filter((c) => !want.has(c)), (c) => zk.delete(`${parent}/${c}`), { concurrency: 256, discard: true })
+    yield* Effect.forEach(wanted.filter((c) => !have.has(c)), (c) => zk.create(`${parent}/${c}`), { concurrency: 256, discard: true })
   })
 
 const packageVersion = (name: string): string => {
@@ -221,11 +235,26 @@ const tmpfsRunDir = (): string | undefined => {
 
 const stamp = (d: Date): string => d.toISOString().replace(/[:]/g, "-").replace(/\..*$/, "")
 
-const program = (options: Options) =>
+const program = (requested: Options) =>
   Effect.gen(function*() {
     const startedAt = new Date()
     const loadStart = os.loadavg()
     yield* Effect.sync(() => fs.mkdirSync(resultsDir, { recursive: true }))
+
+    let old: BaselineBuild | undefined
+    if (requested.baseline !== undefined) {
+      const rev = requested.baseline
+      old = yield* Effect.try(() => prepareBaseline(repoRoot, rev, path.join(resultsDir, "baseline-build.log")))
+      console.log(`${old.client}: ${old.sha} in ${old.dir}${old.seconds > 0 ? ` (exported and installed in ${old.seconds.toFixed(1)} s)` : ""}`)
+    }
+    const baselineClient = old?.client
+    // The old build runs right after the current effect-zk in every round.
+    const options: Options = baselineClient === undefined ? requested : {
+      ...requested,
+      clients: requested.clients.flatMap((c) => (c === "effect-zk" ? [c, baselineClient] : [c])).concat(
+        requested.clients.includes("effect-zk") ? [] : [baselineClient]
+      )
+    }
 
     let nativeBuild: NativeBuild | undefined
     if (options.clients.includes("zookeeper")) {
@@ -238,7 +267,12 @@ const program = (options: Options) =>
       (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
     )
     const hooksUrl = writeStripped(
-      [benchDir, path.join(repoRoot, "packages", "core", "src"), path.join(repoRoot, "packages", "node", "src")],
+      [
+        benchDir,
+        path.join(repoRoot, "packages", "core", "src"),
+        path.join(repoRoot, "packages", "node", "src"),
+        ...(old === undefined ? [] : baselineSourceRoots(old))
+      ],
       cacheDir
     )
     const profileDir = options.cpuProf.length === 0 ? undefined : path.join(resultsDir, `profiles-${stamp(startedAt)}`)
@@ -269,7 +303,8 @@ const program = (options: Options) =>
     let n = 0
     for (const workload of options.workloads) {
       const sizes = sizesOf(workload, options.quick)
-      if (workload === "children-big") yield* prepareBig(admin, sizes.children)
+      if (workload === "children-big") yield* prepareChildren(admin, paths.bigNode, sizes.children)
+      if (workload === "watch-many") yield* prepareChildren(admin, paths.manyNode, sizes.count)
       for (let round = 1; round <= options.rounds; round++) {
         for (const client of options.clients) {
           n++
@@ -277,17 +312,19 @@ const program = (options: Options) =>
           const profile = options.cpuProf.includes(client) ? profileDir : undefined
           const label = `[${String(n).padStart(String(total).length)}/${total}] ${workload.padEnd(13)} r${round} ${client.padEnd(21)}`
           const outcome = yield* Effect.result(Effect.tryPromise({
-            try: (signal) => runChild(spec, hooksUrl, profile, signal),
+            try: (signal) => runChild(spec, hooksUrl, profile, old !== undefined && client === old.client ? baselineEnv(old) : {}, signal),
             catch: (error) => (error instanceof Error ? error.message : String(error))
           }))
           if (outcome._tag === "Success") {
             const r = outcome.success
             results.push(r)
             const lat = r.latencyUs === undefined ? "" : `  p50 ${Math.round(r.latencyUs.p50)} us p99 ${Math.round(r.latencyUs.p99)} us`
+            const warm = r.warmup === undefined ? "" : `  warm-up ${r.warmup.ops.toLocaleString("en-US")}${r.warmup.steady ? "" : " (not steady)"}`
+            const held = r.memory === undefined ? "" : `  heap ${r.memory.heapPerItemBytes.toLocaleString("en-US")} B/item`
             console.log(
               `${label} ${r.opsPerSec.toLocaleString("en-US").padStart(8)} ops/s ${r.cpuUsPerOp.toFixed(2).padStart(8)} us/op  RSS ${
                 r.maxRssMiB.toFixed(1).padStart(6)
-              } MiB${lat}`
+              } MiB${lat}${warm}${held}`
             )
           } else {
             failures.push({ client, workload, round, error: outcome.failure })
@@ -299,8 +336,15 @@ const program = (options: Options) =>
 
     const aggs = aggregate(results, options.clients, options.workloads)
     const targets = evaluateTargets(aggs)
-    console.log(`\nMedians of ${options.rounds} round(s); "x nzc" = ratio to node-zookeeper-client. CPU = user+sys of the client process over the timed part.\n`)
-    console.log(renderTable(aggs, options.workloads))
+    console.log(
+      `\nMedians of ${options.rounds} round(s). CPU = user+sys of the client process over the timed part; "x floor" = ratio to the floor ` +
+        `client of the same run, "x nzc" = ratio to node-zookeeper-client; warm-up = untimed requests until the CPU per request stopped ` +
+        `falling ("+": some round never settled before the maximum).\n`
+    )
+    const timed = options.workloads.filter((w) => !memoryWorkloads.includes(w))
+    const held = options.workloads.filter((w) => memoryWorkloads.includes(w))
+    if (timed.length > 0) console.log(renderTable(aggs, timed))
+    if (held.length > 0) console.log(`\nHeld at scale (heap after GC per watch or per idle session; RSS of the process after):\n\n${renderMemoryTable(aggs, held)}`)
     if (targets.length > 0) console.log(`\nTargets (effect-zk, on the medians):\n${renderTargets(targets)}`)
 
     const finishedAt = new Date()
@@ -322,6 +366,7 @@ const program = (options: Options) =>
       server: { version: serverVersion, dataDirOnTmpfs: runDir !== undefined },
       versions: {
         "effect-zk": `${packageVersion("@effect-zk/core")} (git ${gitHead()}, working tree as it was)`,
+        ...(old === undefined ? {} : { [old.client]: `git ${old.sha}` }),
         effect: packageVersion("effect"),
         "node-zookeeper-client": packageVersion("node-zookeeper-client"),
         zookeeper: packageVersion("zookeeper")

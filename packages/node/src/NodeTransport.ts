@@ -4,13 +4,16 @@
  *
  * It is written on the socket's own callbacks rather than on `@effect/platform`'s pull-based
  * `Socket`: every reply crosses this boundary, and handing each chunk straight to the codec is
- * what keeps the per-request cost near Node's floor (docs/performance.md#floor).
+ * what keeps the per-request cost near Node's floor (docs/performance.md#floor; the bench's `floor`
+ * client measures it).
  *
- * Plain TCP reads with `onread` into one buffer per connection: no Buffer allocated per read and
- * no stream machinery between the socket and the codec, which decodes each chunk before the
- * callback returns (the `ChannelHandlers.onData` contract). That took about a fifth off the
- * CPU of a watch round trip, where every reply is a wake-up of its own. TLS sockets do not
- * support `onread` and keep the `data` event.
+ * Plain TCP reads with `onread` into one buffer shared by every connection of the process: no
+ * Buffer allocated per read and no stream machinery between the socket and the codec. That took
+ * about a fifth off the CPU of a watch round trip, where every reply is a wake-up of its own.
+ * Sharing is safe because reads are callbacks on one thread, each runs to completion before
+ * the next read is made, and the codec decodes or copies every frame before `onData` returns
+ * (the `ChannelHandlers.onData` contract); so an idle connection keeps no read buffer at all.
+ * TLS sockets do not support `onread` and keep the `data` event.
  *
  * @since 0.1.0
  */
@@ -110,8 +113,16 @@ const describeFailure = (error: Error, tls: boolean, label: string): string => {
   return error.message
 }
 
-/** What a plain TCP connection reads into; 64 KiB is also what Node reads per call by default. */
+/** 64 KiB is also what Node reads per call by default. */
 const READ_BUFFER_BYTES = 64 * 1024
+
+/**
+ * What every plain TCP connection of the process reads into, made on the first connection.
+ * Each read's bytes are handed to that connection's `onData` and are dead once it returns.
+ */
+let sharedReadBuffer: Uint8Array | undefined
+
+const readBuffer = (): Uint8Array => (sharedReadBuffer ??= new Uint8Array(READ_BUFFER_BYTES))
 
 /** Starts connecting, with every chunk read going to `onData`: `onread` for TCP, `data` for TLS. */
 const openSocket = (address: HostPort, tls: TlsOptions | undefined, onData: (chunk: Uint8Array) => void): Net.Socket => {
@@ -120,7 +131,7 @@ const openSocket = (address: HostPort, tls: TlsOptions | undefined, onData: (chu
       host: address.host,
       port: address.port,
       onread: {
-        buffer: new Uint8Array(READ_BUFFER_BYTES),
+        buffer: readBuffer(),
         // true: keep reading (false would pause the socket).
         callback: (bytes: number, buffer: Uint8Array) => {
           onData(buffer.subarray(0, bytes))
