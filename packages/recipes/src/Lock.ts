@@ -110,9 +110,8 @@ export const acquire = (
       data: toBytes(options.data),
       blocker: firstWins
     }, {
-      timeout,
       lapse: options.lapse ?? "disconnected",
-      onTimeout: () => new LockTimeout({ path, timeoutMillis: timeout === undefined ? 0 : Duration.toMillis(timeout) })
+      timeout: timeout && { duration: timeout, error: () => new LockTimeout({ path, timeoutMillis: Duration.toMillis(timeout) }) }
     })
     const node = turn.node.path
     return {

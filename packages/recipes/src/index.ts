@@ -13,3 +13,9 @@ export { BarrierTimeout, LapseReason, LeadershipLost, LockLost, LockTimeout } fr
 export type { LapsePolicy } from "./internal/lapse.ts"
 /** @since 0.1.0 */
 export type { Layout } from "./internal/layout.ts"
+/** Leader election (run, latch), interoperable with Curator's LeaderLatch. @since 0.1.0 */
+export * as Leader from "./Leader.ts"
+/** Group membership. @since 0.1.0 */
+export * as Membership from "./Membership.ts"
+/** Keeping a component alive across session expiry. @since 0.1.0 */
+export * as Recipes from "./Recipes.ts"
