@@ -55,3 +55,7 @@ export const tokensIncrease = (sections: ReadonlyArray<Section>): boolean => {
   const sorted = [...sections].sort((a, b) => a.start - b.start)
   return sorted.every((s, i) => i === 0 || s.token > sorted[i - 1]!.token)
 }
+
+/** Nodes left under a recipe's root: 0 also when the root is gone (an empty container is reaped). */
+export const leftover = (zk: ZooKeeperService, path: string) =>
+  zk.getAllChildrenNumber(path).pipe(Effect.catchTag("NoNode", () => Effect.succeed(0)))
