@@ -11,19 +11,7 @@ import { ZooKeeperServer } from "@effect-zk/server"
 import { Effect, Exit, Fiber, Option, Ref, Scope, Stream } from "effect"
 import { Leader, Lock, Semaphore } from "../src/index.ts"
 import { curator, kazoo } from "./helpers/anchors.ts"
-import { connectTo, eventually, sandbox, using, leftover } from "./helpers/sessions.ts"
-
-/** One section: claim the occupant node (false if someone is inside), hold, leave. */
-const occupy = (zk: ZooKeeperService, occupant: string, holdMs: number) =>
-  Effect.gen(function*() {
-    const alone = yield* zk.create(occupant, undefined, { mode: "Ephemeral" }).pipe(
-      Effect.as(true),
-      Effect.catchTag("NodeExists", () => Effect.succeed(false))
-    )
-    yield* Effect.sleep(`${holdMs} millis`)
-    if (alone) yield* zk.delete(occupant)
-    return alone
-  })
+import { connectTo, eventually, leftover, occupy, sandbox, using } from "./helpers/sessions.ts"
 
 /** `rounds` sections of ours under `withLock`; the number of overlaps seen. */
 const ourSections = (zk: ZooKeeperService, run: (section: Effect.Effect<boolean, unknown>) => Effect.Effect<boolean, unknown>, rounds: number) =>

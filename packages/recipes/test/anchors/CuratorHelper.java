@@ -23,6 +23,8 @@ public class CuratorHelper {
   }
 
   static final ConcurrentHashMap<String, LeaderLatch> latches = new ConcurrentHashMap<>();
+  /** Set by "stop": loops end after their current round. */
+  static volatile boolean stop = false;
 
   /** Enters a section: false if someone else is inside. */
   static boolean occupy(CuratorFramework c, String occupant) throws Exception {
@@ -30,7 +32,9 @@ public class CuratorHelper {
       c.create().creatingParentContainersIfNeeded().withMode(CreateMode.EPHEMERAL).forPath(occupant);
       return true;
     } catch (KeeperException.NodeExistsException e) {
-      return false;
+      // After a ConnectionLoss Curator retries the create: the node may be our own.
+      org.apache.zookeeper.data.Stat stat = c.checkExists().forPath(occupant);
+      return stat != null && stat.getEphemeralOwner() == c.getZookeeperClient().getZooKeeper().getSessionId();
     }
   }
 
@@ -66,7 +70,8 @@ public class CuratorHelper {
       case "mutex": { // mutex <path> <rounds> <holdMs> <occupant>
         InterProcessMutex m = new InterProcessMutex(c, w[1]);
         int violations = 0;
-        for (int i = 0; i < Integer.parseInt(w[2]); i++) {
+        int done = 0;
+        for (int i = 0; i < Integer.parseInt(w[2]) && !stop; i++, done++) {
           m.acquire();
           try {
             boolean alone = occupy(c, w[4]);
@@ -77,7 +82,7 @@ public class CuratorHelper {
             m.release();
           }
         }
-        say("mutex-done " + w[2] + " " + violations);
+        say("mutex-done " + done + " " + violations);
         break;
       }
       case "sem": { // sem <path> <max> <rounds> <holdMs> <gaugeDir>
@@ -117,6 +122,10 @@ public class CuratorHelper {
         say("latch-closed " + w[1]);
         break;
       }
+      case "stop":
+        stop = true;
+        say("stopping");
+        break;
       default:
         say("error unknown " + w[0]);
     }

@@ -12,6 +12,7 @@ from kazoo.client import KazooClient
 from kazoo.exceptions import NodeExistsError, NoNodeError
 
 out = threading.Lock()
+stop = threading.Event()  # set by "stop": loops end after their current round
 
 
 def say(line):
@@ -20,25 +21,36 @@ def say(line):
         sys.stdout.flush()
 
 
+def occupy(zk, occupant):
+    """Claims the occupant node; after a ConnectionLoss our own create may already be there."""
+    try:
+        zk.retry(zk.create, occupant, ephemeral=True, makepath=True)
+        return True
+    except NodeExistsError:
+        stat = zk.retry(zk.exists, occupant)
+        return stat is not None and stat.owner_session_id == zk.client_id[0]
+
+
 def lock(zk, path, rounds, hold_ms, occupant, patterns):
     extra = [p for p in patterns.split(",") if p]
     lk = zk.Lock(path, "kazoo", extra_lock_patterns=extra)
     violations = 0
+    done = 0
     for _ in range(int(rounds)):
+        if stop.is_set():
+            break
+        done += 1
         with lk:
-            try:
-                zk.create(occupant, ephemeral=True, makepath=True)
-                alone = True
-            except NodeExistsError:
-                alone = False
+            alone = occupy(zk, occupant)
+            if not alone:
                 violations += 1
             time.sleep(int(hold_ms) / 1000.0)
             if alone:
                 try:
-                    zk.delete(occupant)
+                    zk.retry(zk.delete, occupant)
                 except NoNodeError:
                     pass
-    say("lock-done %s %d" % (rounds, violations))
+    say("lock-done %d %d" % (done, violations))
 
 
 def main():
@@ -51,7 +63,10 @@ def main():
             continue
         if words[0] == "quit":
             break
-        if words[0] == "lock":
+        if words[0] == "stop":
+            stop.set()
+            say("stopping")
+        elif words[0] == "lock":
             threading.Thread(target=lambda w=words: run(lock, zk, *w[1:])).start()
         else:
             say("error unknown " + words[0])
