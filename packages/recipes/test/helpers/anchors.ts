@@ -28,12 +28,11 @@ export interface Anchor {
   readonly lines: ReadonlyArray<string>
 }
 
-/** Compiles the Java helper once per source version (javac takes seconds on a busy machine). */
-const compiledCurator = (): string => {
-  const source = join(anchorsDir, "CuratorHelper.java")
+/** Compiles a Java helper once per source version (javac takes seconds on a busy machine). */
+const compiled = (source: string, className: string): string => {
   const hash = createHash("sha256").update(readFileSync(source)).digest("hex").slice(0, 12)
-  const out = join(tmpdir(), `effect-zk-curator-helper-${hash}`)
-  if (!existsSync(join(out, "CuratorHelper.class"))) {
+  const out = join(tmpdir(), `effect-zk-${className}-${hash}`)
+  if (!existsSync(join(out, `${className}.class`))) {
     mkdirSync(out, { recursive: true })
     const r = spawnSync("javac", ["-cp", curatorClasspath, "-d", out, source], { encoding: "utf8" })
     if (r.status !== 0) throw new Error(`javac failed: ${r.stderr}`)
@@ -41,7 +40,7 @@ const compiledCurator = (): string => {
   return out
 }
 
-const start = (command: string, args: ReadonlyArray<string>, name: string): Effect.Effect<Anchor, string, Scope.Scope> =>
+export const start = (command: string, args: ReadonlyArray<string>, name: string): Effect.Effect<Anchor, string, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.sync(() => {
       const child = spawn(command, [...args], { stdio: ["pipe", "pipe", "pipe"] })
@@ -102,10 +101,19 @@ const start = (command: string, args: ReadonlyArray<string>, name: string): Effe
     Effect.tap((anchor) => anchor.next(/^ready$/, 60_000))
   )
 
+/** Compiles (once) and starts the Java helper `source` (class `className`) with Curator on its classpath. */
+export const startJava = (
+  source: string,
+  className: string,
+  args: ReadonlyArray<string>,
+  jvmOptions: ReadonlyArray<string> = ["-XX:TieredStopAtLevel=1"]
+): Effect.Effect<Anchor, string, Scope.Scope> =>
+  Effect.flatMap(Effect.try({ try: () => compiled(source, className), catch: String }), (dir) =>
+    start("java", [...jvmOptions, "-cp", `${dir}:${curatorClasspath}`, className, ...args], className))
+
 /** A Curator client connected to `servers` (a chroot suffix is fine). */
 export const curator = (servers: string): Effect.Effect<Anchor, string, Scope.Scope> =>
-  Effect.flatMap(Effect.try({ try: compiledCurator, catch: String }), (dir) =>
-    start("java", ["-Xshare:auto", "-XX:TieredStopAtLevel=1", "-cp", `${dir}:${curatorClasspath}`, "CuratorHelper", servers], "curator"))
+  startJava(join(anchorsDir, "CuratorHelper.java"), "CuratorHelper", [servers])
 
 /** A kazoo client connected to `servers`, on Debian's python3 (where python3-kazoo lives). */
 export const kazoo = (servers: string): Effect.Effect<Anchor, string, Scope.Scope> =>
