@@ -46,33 +46,30 @@ if [[ $(pnpm --version 2>/dev/null || true) != "$PNPM_VERSION" ]]; then
   npm install --silent --no-audit --no-fund --prefix "$tools/pnpm" "pnpm@$PNPM_VERSION" >&2
 fi
 
-# 3. Java and ZooKeeper (Debian packages)
-if [[ -z ${ZOOKEEPER_HOME:-} && ! -f /usr/share/java/zookeeper.jar ]] || ! command -v java >/dev/null 2>&1; then
-  pkgs="zookeeper default-jre-headless"
+# Installs Debian packages as root, or says how to and fails: debian_install "<what>" <packages...>
+debian_install() {
+  local what=$1
+  shift
   if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
-    say "installing $pkgs (Debian packages)"
+    say "installing $* (Debian packages)"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -q $pkgs >&2 || { apt-get update -q >&2 && apt-get install -y -q $pkgs >&2; }
+    apt-get install -y -q "$@" >&2 || { apt-get update -q >&2 && apt-get install -y -q "$@" >&2; }
   else
-    say "ZooKeeper and Java are missing. Install them with:"
-    say "  sudo apt-get update && sudo apt-get install -y $pkgs"
+    say "$what missing. Install them with:"
+    say "  sudo apt-get update && sudo apt-get install -y $*"
     exit 1
   fi
+}
+
+# 3. Java and ZooKeeper (Debian packages)
+if [[ -z ${ZOOKEEPER_HOME:-} && ! -f /usr/share/java/zookeeper.jar ]] || ! command -v java >/dev/null 2>&1; then
+  debian_install "ZooKeeper and Java are" zookeeper default-jre-headless
 fi
 
 # 3b. The anchors the recipes' interop tests run against: Curator (JVM, compiled with javac at
 # test time) and kazoo (Debian's python3), both from Debian's packages.
 if [[ ! -f /usr/share/java/curator-recipes.jar || ! -f /usr/lib/python3/dist-packages/kazoo/__init__.py ]] || ! command -v javac >/dev/null 2>&1; then
-  pkgs="libcurator-recipes-java libcurator-discovery-java python3-kazoo default-jdk-headless"
-  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
-    say "installing $pkgs (Debian packages)"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -q $pkgs >&2 || { apt-get update -q >&2 && apt-get install -y -q $pkgs >&2; }
-  else
-    say "Curator, kazoo and a JDK are missing. Install them with:"
-    say "  sudo apt-get update && sudo apt-get install -y $pkgs"
-    exit 1
-  fi
+  debian_install "Curator, kazoo and a JDK are" libcurator-recipes-java libcurator-discovery-java python3-kazoo default-jdk-headless
 fi
 
 # 4. Dependencies, only when the lockfile changed since the last install

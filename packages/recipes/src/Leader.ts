@@ -22,7 +22,6 @@ import { ZooKeeper } from "@effect-zk/core"
 import { get } from "@effect-zk/core/Op"
 import * as ZNodePath from "@effect-zk/core/ZNodePath"
 import * as Effect from "effect/Effect"
-import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -34,6 +33,7 @@ import { watchLapse } from "./internal/lapse.ts"
 import { contenders, LATCH } from "./internal/layout.ts"
 import type { Created } from "./internal/protected.ts"
 import { removeOwned, whileConnecting } from "./internal/protected.ts"
+import { awaitState } from "./internal/session.ts"
 import { decode, encode } from "./internal/text.ts"
 import { LeadershipLost } from "./RecipeError.ts"
 
@@ -152,15 +152,7 @@ const readParticipants = (zk: ZooKeeperService, path: string): Effect.Effect<Rea
 
 /** Waits until the session is connected again (or has ended: the next request then says so). */
 const awaitConnected = (zk: ZooKeeperService): Effect.Effect<void> =>
-  Effect.scoped(Effect.gen(function*() {
-    const next = yield* Effect.forkScoped(
-      Stream.runHead(Stream.filter(zk.sessionEvents, (e) => e.state !== "Disconnected" && e.state !== "Connecting")),
-      { startImmediately: true }
-    )
-    const now = yield* zk.state
-    if (now !== "Disconnected" && now !== "Connecting") return
-    yield* Fiber.join(next)
-  }))
+  awaitState(zk, (state) => state !== "Disconnected" && state !== "Connecting")
 
 /**
  * Joins the election at `path` until the current scope closes (then our node is deleted).

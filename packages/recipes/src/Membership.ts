@@ -25,7 +25,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { validate } from "./internal/contend.ts"
 import { whileConnecting, withParents } from "./internal/protected.ts"
-import { encode } from "./internal/text.ts"
+import { toBytes } from "./internal/lease.ts"
 
 /**
  * Options of {@link join}.
@@ -50,9 +50,6 @@ export interface Member {
   readonly id: string
   readonly data: Uint8Array
 }
-
-const bytes = (data: Data | undefined): Uint8Array =>
-  data === undefined ? new Uint8Array(0) : typeof data === "string" ? encode(data) : data
 
 /** Whether `path` exists as an ephemeral of this session. */
 const ownedByUs = (zk: ZooKeeperService, path: string): Effect.Effect<boolean, ZkError> =>
@@ -102,7 +99,7 @@ export const join = (path: string, options: JoinOptions): Effect.Effect<void, Zk
     const node = ZNodePath.join(path, options.id)
     yield* validate("join", node)
     const zk = yield* ZooKeeper
-    const data = bytes(options.data)
+    const data = toBytes(options.data)
     yield* Effect.acquireRelease(register(zk, path, node, data), () =>
       Effect.ignore(Effect.flatMap(ownedByUs(zk, node), (ours) => (ours ? whileConnecting(zk.delete(node)) : Effect.void))))
     yield* Effect.forkScoped(keepRegistered(zk, path, node, data))

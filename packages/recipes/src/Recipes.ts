@@ -14,10 +14,9 @@ import type { ZkError, ZooKeeperService } from "@effect-zk/core"
 import { ZooKeeper } from "@effect-zk/core"
 import { isRetryable, isZkError, SessionExpired } from "@effect-zk/core/ZkError"
 import * as Effect from "effect/Effect"
-import * as Fiber from "effect/Fiber"
 import type * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
-import * as Stream from "effect/Stream"
+import { awaitState } from "./internal/session.ts"
 
 /**
  * Options of {@link resilient}.
@@ -49,14 +48,10 @@ const sessionLost = (error: unknown): boolean =>
 
 /** Fails with `SessionExpired` once the session has expired (also when it already has). */
 const expiry = (zk: ZooKeeperService): Effect.Effect<never, SessionExpired> =>
-  Effect.scoped(Effect.gen(function*() {
-    const ended = yield* Effect.forkScoped(
-      Stream.runHead(Stream.filter(zk.sessionEvents, (e) => e.state === "Expired")),
-      { startImmediately: true }
-    )
-    if ((yield* zk.state) !== "Expired") yield* Fiber.join(ended)
-    return yield* new SessionExpired({ op: "session", detail: "the session expired; starting over with a new one" })
-  }))
+  Effect.andThen(
+    awaitState(zk, (state) => state === "Expired"),
+    Effect.fail(new SessionExpired({ op: "session", detail: "the session expired; starting over with a new one" }))
+  )
 
 /**
  * Runs `component` with a session built from `session`; when the session expires (noticed by
