@@ -9,13 +9,14 @@ import * as Schema from "effect/Schema"
 
 /**
  * Why a guarantee lapsed: the connection dropped (`Disconnected`, also a read-only server),
- * the grace period after a drop ran out, the session ended (`Expired`, `Closed`), or the
- * holder's node was deleted by someone else.
+ * the grace period after a drop ran out, or the session ended (`Expired`, `Closed`). A node
+ * deleted by someone else is not watched for (that would cost a round trip per acquire); a
+ * lease's `guard` refuses to write once its node is gone.
  *
  * @since 0.1.0
  * @category models
  */
-export const LapseReason = Schema.Literals(["Disconnected", "GraceExpired", "SessionEnded", "NodeDeleted"])
+export const LapseReason = Schema.Literals(["Disconnected", "GraceExpired", "SessionEnded"])
 
 /**
  * @since 0.1.0
