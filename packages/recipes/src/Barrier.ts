@@ -53,7 +53,7 @@ export const remove = (path: string): Effect.Effect<void, ZkError, ZooKeeper> =>
   })
 
 /** Waits until the node at `path` is gone. */
-export const awaitGone = (zk: ZooKeeperService, path: string): Effect.Effect<void, ZkError> =>
+const awaitGone = (zk: ZooKeeperService, path: string): Effect.Effect<void, ZkError> =>
   Effect.gen(function*() {
     while (true) {
       const { stat, watch } = yield* whileConnecting(zk.existsW(path))

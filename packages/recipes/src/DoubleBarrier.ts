@@ -62,9 +62,6 @@ const leaveTogether = (zk: ZooKeeperService, path: string): Effect.Effect<void, 
  * Enters the barrier once `count` participants are in (failing with `BarrierTimeout` after
  * `timeout`, if given), runs `work`, then leaves and waits until all participants have left.
  * Interruption or failure takes our node away at once.
- *
- * @since 0.1.0
- * @category combinators
  */
 const withBarrier = <A, E, R>(
   path: string,
@@ -98,7 +95,9 @@ const withBarrier = <A, E, R>(
 
 export {
   /**
-   * Enters the barrier once `count` participants are in, runs `work`, then leaves together.
+   * Enters the barrier once `count` participants are in (failing with `BarrierTimeout` after
+   * `timeout`, if given), runs `work`, then leaves and waits until all participants have left.
+   * Interruption or failure takes our node away at once.
    *
    * @since 0.1.0
    * @category combinators
