@@ -28,7 +28,7 @@ layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "60 s
       const g = yield* gauge
       const sessions = yield* Effect.all([0, 1, 2, 3, 4].map(() => connectTo(servers)))
       yield* Effect.forEach(sessions, (zk) =>
-        Effect.forEach([0, 1, 2], () => Semaphore.withPermit("/sem", { max: 2 }, g.inside(Effect.sleep("20 millis"))).pipe(using(zk))), { concurrency: "unbounded" })
+        Effect.forEach([0, 1, 2], () => Semaphore.withPermit("/sem", { max: 2 }, g.inside(Effect.sleep("200 millis"))).pipe(using(zk))), { concurrency: "unbounded" })
       assert.strictEqual(yield* g.max, 2)
       assert.strictEqual(yield* leftover(sessions[0]!, "/sem/leases"), 0)
       assert.strictEqual(yield* leftover(sessions[0]!, "/sem/locks"), 0)

@@ -8,7 +8,7 @@ import { Op } from "@effect-zk/core"
 import { FaultProxy } from "@effect-zk/node"
 import { FourLetterWord, ZooKeeperServer } from "@effect-zk/server"
 import { Deferred, Effect, Exit, Fiber, Option } from "effect"
-import { Lock } from "../src/index.ts"
+import { type LapsePolicy, Lock, type LockLost } from "../src/index.ts"
 import { chrootOf, connectTo, eventually, overlaps, sandbox, sectionLog, tokensIncrease, using, leftover } from "./helpers/sessions.ts"
 
 layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "60 seconds", excludeTestServices: true })("Lock", (it) => {
@@ -109,6 +109,32 @@ layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "60 s
       assert.strictEqual(result._tag, "NoNode")
       assert.strictEqual((yield* zk.get("/orders")).data.length, 1)
       assert.isTrue(Option.isNone(yield* zk.exists(lease.node)))
+    }))
+
+  it.effect("lapse policy { grace }: the lease lapses with GraceExpired once the connection has been down for the grace", () =>
+    Effect.gen(function*() {
+      const servers = yield* sandbox
+      const server = yield* ZooKeeperServer.ZooKeeperServer
+      /** Holds the lock at `path` through a fault proxy; `lapsed` completes with the LockLost. */
+      const holder = (path: string, lapse: LapsePolicy, sessionTimeout: `${number} seconds`) =>
+        Effect.gen(function*() {
+          const proxy = yield* FaultProxy.make({ host: "127.0.0.1", port: server.port })
+          const zk = yield* connectTo(`${proxy.address}${chrootOf(servers)}`, { sessionTimeout })
+          const lapsed = yield* Deferred.make<LockLost>()
+          const fiber = yield* Effect.forkChild(Effect.scoped(Effect.gen(function*() {
+            const lease = yield* Lock.acquire(path, { lapse }).pipe(using(zk))
+            yield* Deferred.succeed(lapsed, yield* Effect.flip(lease.lost))
+          })))
+          yield* eventually(Effect.map(zk.getEphemerals(path), (e) => e.length === 1))
+          return { proxy, zk, lapsed, fiber }
+        })
+      // Grace: lapses once the connection has been down for the grace period.
+      const a = yield* holder("/locks/g", { grace: "300 millis" }, "2 seconds")
+      yield* a.proxy.setMode("blackhole")
+      assert.strictEqual((yield* Deferred.await(a.lapsed)).reason, "GraceExpired")
+      yield* a.proxy.setMode("pass")
+      yield* a.proxy.cut
+      yield* Fiber.join(a.fiber)
     }))
 
   it.effect("guard applies writes atomically with the check while held; kazoo layout names nodes kazoo's way", () =>
