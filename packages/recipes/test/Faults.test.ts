@@ -16,8 +16,7 @@ import { Deferred, Effect, Fiber, Option, References } from "effect"
 import { Leader, Lock, Recipes } from "../src/index.ts"
 import type { Layout } from "../src/index.ts"
 import { curator, kazoo } from "./helpers/anchors.ts"
-import { connectTo, eventually, leftover, occupy, overlaps, type Section, sectionLog, tokensIncrease, using } from "./helpers/sessions.ts"
-import { newChroot } from "../../node/test/utils/TestZooKeeper.ts"
+import { connectTo, eventually, leftover, newChroot, occupy, overlaps, type Section, sectionLog, tokensIncrease, using } from "./helpers/sessions.ts"
 
 const SESSION_TIMEOUT_MS = 2000
 /** Curator's session timeout in the helper (the largest of all contenders). */

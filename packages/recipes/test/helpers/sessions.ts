@@ -3,9 +3,17 @@
  * package's fixtures), a recorder of critical sections, and checks over what it recorded.
  */
 import { ZooKeeper, type ZkError, type ZooKeeperService } from "@effect-zk/core"
-import { Effect, Option, Schedule } from "effect"
+import { Testing } from "@effect-zk/node"
+import { type Duration, Effect, Option, Schedule } from "effect"
 
-export { chrootOf, connectTo, eventually, sandbox } from "../../../node/test/utils/TestZooKeeper.ts"
+export { chrootOf, connectTo, sandbox } from "../../../node/test/utils/TestZooKeeper.ts"
+
+/** Waits until `condition` holds (the test kit's poll), within `timeout`. */
+export const eventually = <E, R>(condition: Effect.Effect<boolean, E, R>, timeout: Duration.Input = "10 seconds") =>
+  Testing.eventually(condition, { timeout })
+
+/** A chroot of its own on `servers` (e.g. an ensemble), removed when the test's scope closes: its connect string. */
+export const newChroot = (servers: string) => Effect.map(Testing.sandbox(servers), (box) => box.servers)
 
 /** Runs `effect` with `zk` as its ZooKeeper service. */
 export const using = (zk: ZooKeeperService) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
