@@ -16,3 +16,5 @@ export type { Layout } from "./internal/layout.ts"
 
 /** A live mirror of a znode subtree on one recursive watch (Curator's CuratorCache, kazoo's TreeCache). @since 0.1.0 */
 export * as TreeCache from "./TreeCache.ts"
+/** A live copy of one znode (Curator's NodeCache, kazoo's DataWatch). @since 0.1.0 */
+export * as NodeCache from "./NodeCache.ts"
