@@ -59,6 +59,22 @@ if [[ -z ${ZOOKEEPER_HOME:-} && ! -f /usr/share/java/zookeeper.jar ]] || ! comma
   fi
 fi
 
+# 3b. Interop peers for the recipes tests and benchmarks: Curator (JVM, compiled with javac at
+# test time) and kazoo (Debian's python3).
+if [[ ! -f /usr/share/java/curator-x-discovery.jar || ! -f /usr/share/java/curator-recipes.jar ]] || ! command -v javac >/dev/null 2>&1 \
+  || ! /usr/bin/python3 -c "import kazoo" >/dev/null 2>&1; then
+  pkgs="libcurator-recipes-java libcurator-discovery-java default-jdk-headless python3-kazoo"
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    say "installing $pkgs (Debian packages)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q $pkgs >&2 || { apt-get update -q >&2 && apt-get install -y -q $pkgs >&2; }
+  else
+    say "Curator, a JDK and kazoo are missing. Install them with:"
+    say "  sudo apt-get update && sudo apt-get install -y $pkgs"
+    exit 1
+  fi
+fi
+
 # 4. Dependencies, only when the lockfile changed since the last install
 stamp="$root/node_modules/.effect-zk-install"
 if [[ ! -f $stamp || -n $(find "$root/pnpm-lock.yaml" "$root/package.json" "$root"/packages/*/package.json -newer "$stamp" 2>/dev/null) ]]; then

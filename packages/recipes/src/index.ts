@@ -18,3 +18,5 @@ export type { Layout } from "./internal/layout.ts"
 export * as TreeCache from "./TreeCache.ts"
 /** A live copy of one znode (Curator's NodeCache, kazoo's DataWatch). @since 0.1.0 */
 export * as NodeCache from "./NodeCache.ts"
+/** Service registry and load balancing, interoperable with Curator's x-discovery. @since 0.1.0 */
+export * as ServiceDiscovery from "./ServiceDiscovery.ts"
