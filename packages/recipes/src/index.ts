@@ -20,3 +20,5 @@ export * as TreeCache from "./TreeCache.ts"
 export * as NodeCache from "./NodeCache.ts"
 /** Service registry and load balancing, interoperable with Curator's x-discovery. @since 0.1.0 */
 export * as ServiceDiscovery from "./ServiceDiscovery.ts"
+/** Effect configuration read live from a znode tree. @since 0.1.0 */
+export * as ZkConfigProvider from "./ZkConfigProvider.ts"
