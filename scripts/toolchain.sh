@@ -45,34 +45,31 @@ if [[ $(pnpm --version 2>/dev/null || true) != "$PNPM_VERSION" ]]; then
   npm install --silent --no-audit --no-fund --prefix "$tools/pnpm" "pnpm@$PNPM_VERSION" >&2
 fi
 
-# 3. Java and ZooKeeper (Debian packages)
-if [[ -z ${ZOOKEEPER_HOME:-} && ! -f /usr/share/java/zookeeper.jar ]] || ! command -v java >/dev/null 2>&1; then
-  pkgs="zookeeper default-jre-headless"
+# 3. Debian packages: installed when root with apt, else the command to run is printed.
+debian_packages() { # $1: what is missing (for the message); the rest: the packages
+  local what=$1
+  shift
   if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
-    say "installing $pkgs (Debian packages)"
+    say "installing $* (Debian packages)"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -q $pkgs >&2 || { apt-get update -q >&2 && apt-get install -y -q $pkgs >&2; }
+    apt-get install -y -q "$@" >&2 || { apt-get update -q >&2 && apt-get install -y -q "$@" >&2; }
   else
-    say "ZooKeeper and Java are missing. Install them with:"
-    say "  sudo apt-get update && sudo apt-get install -y $pkgs"
+    say "$what missing. Install them with:"
+    say "  sudo apt-get update && sudo apt-get install -y $*"
     exit 1
   fi
+}
+
+# Java and ZooKeeper
+if [[ -z ${ZOOKEEPER_HOME:-} && ! -f /usr/share/java/zookeeper.jar ]] || ! command -v java >/dev/null 2>&1; then
+  debian_packages "ZooKeeper and Java are" zookeeper default-jre-headless
 fi
 
-# 3b. Interop peers for the recipes tests and benchmarks: Curator (JVM, compiled with javac at
-# test time) and kazoo (Debian's python3).
+# Interop peers for the recipes tests and benchmarks: Curator (JVM, helpers compiled with javac
+# at test time) and kazoo (Debian's python3).
 if [[ ! -f /usr/share/java/curator-x-discovery.jar || ! -f /usr/share/java/curator-recipes.jar ]] || ! command -v javac >/dev/null 2>&1 \
   || ! /usr/bin/python3 -c "import kazoo" >/dev/null 2>&1; then
-  pkgs="libcurator-recipes-java libcurator-discovery-java default-jdk-headless python3-kazoo"
-  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
-    say "installing $pkgs (Debian packages)"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -q $pkgs >&2 || { apt-get update -q >&2 && apt-get install -y -q $pkgs >&2; }
-  else
-    say "Curator, a JDK and kazoo are missing. Install them with:"
-    say "  sudo apt-get update && sudo apt-get install -y $pkgs"
-    exit 1
-  fi
+  debian_packages "Curator, a JDK and kazoo are" libcurator-recipes-java libcurator-discovery-java default-jdk-headless python3-kazoo
 fi
 
 # 4. Dependencies, only when the lockfile changed since the last install

@@ -107,6 +107,8 @@ const WATCH_BUFFER = 1 << 16
 /** Target reply size of one multiRead: below the client's 1 MB frame limit with room to spare. */
 const BATCH_BYTES = 512 * 1024
 const MAX_BATCH = 512
+/** Read batches in flight at once during a full load. */
+const LOAD_CONCURRENCY = 4
 /** Bytes assumed per child name when sizing a batch of children lists. */
 const CHILD_NAME_BYTES = 48
 
@@ -312,28 +314,28 @@ export const make = (
       let level: Array<string> = [root]
       while (level.length > 0) {
         const parents: Array<{ readonly path: string; readonly count: number }> = []
-        for (const batch of batches(level, () => mirror.largestData + 160)) {
-          const results = yield* zk.multiRead(batch.map(Op.get))
-          results.forEach((result, i) => {
-            if (result._tag !== "Get") return
-            const path = batch[i]!
-            seen.add(path)
-            mirror.upsert(path, result)
-            if (result.stat.numChildren > 0 && canHaveChildren(path)) parents.push({ path, count: result.stat.numChildren })
-          })
-        }
+        // Every path is read once per load, so batches may be in flight together and be
+        // applied in any order.
+        yield* Effect.forEach(batches(level, () => mirror.largestData + 160), (batch) =>
+          Effect.map(zk.multiRead(batch.map(Op.get)), (results) =>
+            results.forEach((result, i) => {
+              if (result._tag !== "Get") return
+              const path = batch[i]!
+              seen.add(path)
+              mirror.upsert(path, result)
+              if (result.stat.numChildren > 0 && canHaveChildren(path)) parents.push({ path, count: result.stat.numChildren })
+            })), { concurrency: LOAD_CONCURRENCY, discard: true })
         const next: Array<string> = []
-        for (const batch of batches(parents, (p) => p.count * CHILD_NAME_BYTES + 32)) {
-          const results = yield* zk.multiRead(batch.map((p) => Op.children(p.path)))
-          results.forEach((result, i) => {
-            if (result._tag !== "Children") return
-            const parent = batch[i]!.path
-            for (const name of result.children) {
-              const child = ZNodePath.join(parent, name)
-              if (include(child)) next.push(child)
-            }
-          })
-        }
+        yield* Effect.forEach(batches(parents, (p) => p.count * CHILD_NAME_BYTES + 32), (batch) =>
+          Effect.map(zk.multiRead(batch.map((p) => Op.children(p.path))), (results) =>
+            results.forEach((result, i) => {
+              if (result._tag !== "Children") return
+              const parent = batch[i]!.path
+              for (const name of result.children) {
+                const child = ZNodePath.join(parent, name)
+                if (include(child)) next.push(child)
+              }
+            })), { concurrency: LOAD_CONCURRENCY, discard: true })
         level = next
       }
       mirror.retainOnly(seen)

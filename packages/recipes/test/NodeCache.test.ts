@@ -7,7 +7,7 @@ import { ZooKeeper } from "@effect-zk/core"
 import { NodeCache } from "@effect-zk/recipes"
 import { ZooKeeperServer } from "@effect-zk/server"
 import { Effect, Exit, Option, Scope, Stream } from "effect"
-import { connectTo, eventually, sandbox, text } from "./utils.ts"
+import { connectTo, eventually, sandbox, text, twoSessions } from "./utils.ts"
 
 const show = (value: Option.Option<{ readonly data: Uint8Array }>): string =>
   Option.match(value, { onNone: () => "none", onSome: (n) => text(n.data) })
@@ -15,9 +15,7 @@ const show = (value: Option.Option<{ readonly data: Uint8Array }>): string =>
 layer(ZooKeeperServer.layer(), { timeout: "60 seconds", excludeTestServices: true })("NodeCache", (it) => {
   it.effect("get and changes: current value first, then sets, a delete and a re-create", () =>
     Effect.gen(function*() {
-      const servers = yield* sandbox
-      const writer = yield* connectTo(servers)
-      const zk = yield* connectTo(servers)
+      const { writer, zk } = yield* twoSessions
       yield* writer.create("/flag", "off")
       const scope = yield* Scope.make()
       const cache = yield* NodeCache.make("/flag").pipe(Effect.provideService(ZooKeeper, zk), Scope.provide(scope))

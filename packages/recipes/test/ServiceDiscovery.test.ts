@@ -10,7 +10,7 @@ import { ServiceDiscovery } from "@effect-zk/recipes"
 import { ZooKeeperServer } from "@effect-zk/server"
 import { Effect, Exit, Option, Schema, Scope, Stream } from "effect"
 import * as JavaPeer from "./helpers/javaPeer.ts"
-import { chrootOf, connectTo, eventually, sandbox } from "./utils.ts"
+import { chrootOf, connectTo, eventually, sandbox, twoSessions } from "./utils.ts"
 
 const Payload = Schema.Struct({ zone: Schema.String, weight: Schema.Number })
 
@@ -97,9 +97,7 @@ layer(ZooKeeperServer.layer(), { timeout: "90 seconds", excludeTestServices: tru
 
   it.effect("providers: roundRobin visits every instance, sticky keeps one while it lives, random stays in the set; a deleted registration comes back", () =>
     Effect.gen(function*() {
-      const servers = yield* sandbox
-      const zk = yield* connectTo(servers)
-      const other = yield* connectTo(servers)
+      const { writer: other, zk } = yield* twoSessions
       const sd = ServiceDiscovery.make({ basePath: "/svc" })
       const regs = yield* Effect.forEach(["a", "b", "c"], (id) => sd.register({ name: "db", id, address: `10.1.0.${id.charCodeAt(0)}`, port: 5432 }))
         .pipe(Effect.provideService(ZooKeeper, zk))

@@ -8,7 +8,7 @@ import { ZooKeeper } from "@effect-zk/core"
 import { ZkConfigProvider } from "@effect-zk/recipes"
 import { ZooKeeperServer } from "@effect-zk/server"
 import { Config, Duration, Effect, Layer, Schema } from "effect"
-import { connectTo, eventually, sandbox } from "./utils.ts"
+import { eventually, twoSessions } from "./utils.ts"
 
 const Db = Config.schema(
   Schema.Struct({ host: Schema.String, port: Schema.Int, pool: Schema.Struct({ size: Schema.Int }) }),
@@ -28,9 +28,7 @@ const AppConfig = Config.all({
 layer(ZooKeeperServer.layer(), { timeout: "60 seconds", excludeTestServices: true })("ZkConfigProvider", (it) => {
   it.effect("typed config from znodes, changes seen by later reads, a missing key named", () =>
     Effect.gen(function*() {
-      const servers = yield* sandbox
-      const writer = yield* connectTo(servers)
-      const zk = yield* connectTo(servers)
+      const { writer, zk } = yield* twoSessions
       const tree: ReadonlyArray<readonly [string, string]> = [
         ["/config", ""], ["/config/app", ""], ["/config/app/db", ""], ["/config/app/db/host", "db.local"],
         ["/config/app/db/port", "5432\n"], ["/config/app/db/pool", ""], ["/config/app/db/pool/size", "8"],

@@ -7,7 +7,15 @@ import type { Stat, ZooKeeperService } from "@effect-zk/core"
 import { ZNodePath } from "@effect-zk/core"
 import { Effect, Option } from "effect"
 
+import { connectTo, sandbox } from "../../node/test/utils/TestZooKeeper.ts"
+
 export { chrootOf, connectTo, eventually, newChroot, sandbox } from "../../node/test/utils/TestZooKeeper.ts"
+
+/** Two sessions in a fresh sandbox of the shared server: one to change nodes, one for the recipe. */
+export const twoSessions = Effect.gen(function*() {
+  const servers = yield* sandbox
+  return { servers, writer: yield* connectTo(servers), zk: yield* connectTo(servers) }
+})
 
 export const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes)
 

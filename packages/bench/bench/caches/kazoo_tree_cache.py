@@ -52,14 +52,17 @@ def main():
         nodes += 1
         stack.extend(path + "/" + k for k in kids)
     latencies = []
+    missed = 0
     for i in range(changes):
         path = "%s/p%03d/n%05d" % (root, (i * 37) % parents, (i * 101) % per_parent)
         entry = [threading.Event(), None]
         waiting[path] = entry
         s = time.perf_counter()
         writer.set(path, ("changed-%f" % s).ljust(100, "x").encode())
-        entry[0].wait()
-        latencies.append((entry[1] - s) * 1000)
+        if entry[0].wait(10):
+            latencies.append((entry[1] - s) * 1000)
+        else:
+            missed += 1
         del waiting[path]
     latencies.sort()
     print(json.dumps({
@@ -69,6 +72,7 @@ def main():
         "heapBytes": max(0, after - before),
         "p50": latencies[len(latencies) // 2],
         "p90": latencies[int(len(latencies) * 0.9)],
+        "missed": missed,
     }), flush=True)
     cache.close()
     client.stop()

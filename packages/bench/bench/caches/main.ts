@@ -10,6 +10,7 @@
  * the time from a set by a second session to the cache showing it (p50, p90). Prints a table
  * and writes bench-results/caches-<date>.json at the repository root.
  */
+import { NodeRuntime } from "@effect/platform-node"
 import { Op, ZooKeeper } from "@effect-zk/core"
 import { NodeZooKeeper } from "@effect-zk/node"
 import { ZooKeeperServer } from "@effect-zk/server"
@@ -43,6 +44,8 @@ interface Result {
   readonly heapBytes: number
   readonly p50: number
   readonly p90: number
+  /** Changes the cache did not report within 10 s. */
+  readonly missed?: number
 }
 
 /** Runs a child and parses the JSON line it prints last. */
@@ -80,7 +83,7 @@ const populate = (servers: string) =>
 const fmt = (r: Result) =>
   `| ${r.client.padEnd(22)} | ${String(r.nodes).padStart(7)} | ${(r.loadMs / 1000).toFixed(2).padStart(8)} s | ` +
   `${(r.heapBytes / 1048576).toFixed(1).padStart(7)} MiB | ${(r.heapBytes / r.nodes).toFixed(0).padStart(6)} B | ` +
-  `${r.p50.toFixed(2).padStart(7)} ms | ${r.p90.toFixed(2).padStart(7)} ms |`
+  `${r.p50.toFixed(2).padStart(7)} ms | ${r.p90.toFixed(2).padStart(7)} ms | ${r.missed ?? 0} |`
 
 const program = Effect.scoped(Effect.gen(function*() {
   const runDir = fs.existsSync("/dev/shm") ? path.join("/dev/shm", `effect-zk-cache-bench-${process.pid}`) : undefined
@@ -104,8 +107,8 @@ const program = Effect.scoped(Effect.gen(function*() {
     results.push(result)
   }
   fs.rmSync(javaDir, { recursive: true, force: true })
-  console.log("\n| cache                  |   nodes | to initialized | heap held | per node | change p50 | change p90 |")
-  console.log("|---|---|---|---|---|---|---|")
+  console.log("\n| cache                  |   nodes | to initialized | heap held | per node | change p50 | change p90 | missed |")
+  console.log("|---|---|---|---|---|---|---|---|")
   for (const r of results) console.log(fmt(r))
   const out = path.join(repoRoot, "bench-results", `caches-${new Date().toISOString().replace(/[:]/g, "-").replace(/\..*$/, "")}.json`)
   fs.mkdirSync(path.dirname(out), { recursive: true })
@@ -113,7 +116,5 @@ const program = Effect.scoped(Effect.gen(function*() {
   console.log(`\nwritten to ${out}`)
 }))
 
-Effect.runPromise(program).then(() => process.exit(0), (e) => {
-  console.error(e)
-  process.exit(1)
-})
+// runMain interrupts on SIGINT/SIGTERM, so the server's scope closes and its JVM stops.
+NodeRuntime.runMain(program)
