@@ -10,6 +10,7 @@
 #   - pnpm (npm package, not corepack: this registry's metadata has no signatures corepack accepts);
 #   - Java and ZooKeeper from Debian's packages when running as root (otherwise it prints the
 #     command to run and fails), because every session and watch test runs against a real server;
+#   - Curator, kazoo and a JDK (javac) from Debian, for the recipes' interop tests;
 #   - the workspace's dependencies from the committed lockfile.
 set -euo pipefail
 
