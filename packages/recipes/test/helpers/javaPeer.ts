@@ -1,7 +1,7 @@
 /**
- * A JVM peer for interop tests: compiles a helper under test/java with javac against the Debian
- * Curator jars (scripts/toolchain.sh installs them), runs it, and talks to it one JSON line per
- * command over stdin/stdout. The process dies with the scope.
+ * A JVM peer for interop tests that speak JSON: compiles a helper under test/java with javac
+ * against the Debian Curator jars (the same classpath as the anchors' helpers), runs it, and
+ * talks to it one JSON line per command over stdin/stdout. The process dies with the scope.
  */
 import { Effect, type Scope } from "effect"
 import * as ChildProcess from "node:child_process"
@@ -9,23 +9,9 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Readline from "node:readline"
+import { curatorClasspath } from "./anchors.ts"
 
-const JARS = [
-  "curator-client",
-  "curator-framework",
-  "curator-recipes",
-  "curator-x-discovery",
-  "guava",
-  "zookeeper",
-  "zookeeper-jute",
-  "jackson-databind",
-  "jackson-core",
-  "jackson-annotations",
-  "slf4j-api",
-  "slf4j-nop"
-]
-
-export const classpath = JARS.map((j) => `/usr/share/java/${j}.jar`).join(":")
+export const classpath = curatorClasspath
 
 /** A running peer: `send` writes one command and resolves with its one-line JSON answer. */
 export interface JavaPeer {
