@@ -51,9 +51,11 @@ public class CuratorCacheBench {
     initialized.await();
     double loadMs = (System.nanoTime() - t0) / 1e6;
     long nodes = cache.size();
+    System.err.printf("CuratorCache: %d nodes initialized in %.1f ms%n", nodes, loadMs);
     long after = used();
     List<Double> latencies = new ArrayList<>();
     int missed = 0;
+    int streak = 0;
     for (int i = 0; i < changes; i++) {
       String path = String.format("%s/p%03d/n%05d", root, (i * 37) % parents, (i * 101) % perParent);
       CountDownLatch l = new CountDownLatch(1);
@@ -63,14 +65,21 @@ public class CuratorCacheBench {
       while (data.length() < 100) data.append('x');
       writer.setData().forPath(path, data.toString().getBytes(StandardCharsets.UTF_8));
       // A change the cache never reports counts as missed rather than hanging the run.
-      if (l.await(10, java.util.concurrent.TimeUnit.SECONDS)) latencies.add((seenAt.get(path) - s) / 1e6);
-      else missed++;
+      if (l.await(5, java.util.concurrent.TimeUnit.SECONDS)) {
+        latencies.add((seenAt.get(path) - s) / 1e6);
+        streak = 0;
+      } else if (++streak >= 3) {
+        // Three in a row: the cache has stopped following; count the rest as missed.
+        missed += changes - i;
+        break;
+      } else missed++;
       waiting.remove(path);
     }
     Collections.sort(latencies);
     System.out.printf(java.util.Locale.ROOT,
         "{\"client\":\"Curator CuratorCache\",\"nodes\":%d,\"loadMs\":%.1f,\"heapBytes\":%d,\"p50\":%.3f,\"p90\":%.3f,\"missed\":%d}%n",
-        nodes, loadMs, Math.max(0, after - before), latencies.get(latencies.size() / 2), latencies.get((int) (latencies.size() * 0.9)), missed);
+        nodes, loadMs, Math.max(0, after - before), latencies.isEmpty() ? Double.NaN : latencies.get(latencies.size() / 2),
+        latencies.isEmpty() ? Double.NaN : latencies.get((int) (latencies.size() * 0.9)), missed);
     cache.close();
     client.close();
     writer.close();

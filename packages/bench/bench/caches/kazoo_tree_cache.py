@@ -59,7 +59,7 @@ def main():
         waiting[path] = entry
         s = time.perf_counter()
         writer.set(path, ("changed-%f" % s).ljust(100, "x").encode())
-        if entry[0].wait(10):
+        if entry[0].wait(5):
             latencies.append((entry[1] - s) * 1000)
         else:
             missed += 1
