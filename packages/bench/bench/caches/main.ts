@@ -3,7 +3,7 @@
  * TreeCache (Debian's python3) over the same tree of 100,000 nodes of 100 bytes, in one run on
  * one fresh local server. A script, never a test:
  *
- *   node --conditions=@effect-zk/source packages/bench/bench/caches/main.ts [--nodes 100000] [--changes 200]
+ *   node --conditions=@effect-zk/source packages/bench/bench/caches/main.ts [--nodes 100000] [--changes 200] [--only effect-zk|Curator|kazoo]
  *
  * Each client runs in a process of its own (so the heap it holds is its own): time from start
  * to initialized, heap held by the cache after full collections (kazoo: resident growth), and
@@ -98,10 +98,11 @@ const program = Effect.scoped(Effect.gen(function*() {
   const results: Array<Result> = []
   const clients: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
     [process.execPath, ["--conditions=@effect-zk/source", "--expose-gc", "--disable-warning=ExperimentalWarning", path.join(here, "effect-zk.ts"), servers, ROOT, String(changes), String(perParent)]],
-    ["java", ["-Xmx2g", "-cp", `${classpath}:${javaDir}`, "CuratorCacheBench", servers, ROOT, String(changes), String(PARENTS), String(perParent)]],
+    ["java", ["-Xmx2g", "-cp", `${classpath}:${javaDir}`, "CuratorCacheBench", servers, ROOT, String(changes), String(PARENTS), String(perParent), String(count + 1)]],
     ["/usr/bin/python3", [path.join(here, "kazoo_tree_cache.py"), servers, ROOT, String(changes), String(PARENTS), String(perParent)]]
   ]
-  for (const [command, args] of clients) {
+  const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] ?? "" : ""
+  for (const [command, args] of clients.filter(([c, a]) => `${c} ${a.join(" ")}`.includes(only))) {
     const result = yield* Effect.promise(() => run(command, args))
     console.log(`${result.client}: ${JSON.stringify(result)}`)
     results.push(result)
