@@ -40,7 +40,8 @@ const classpath = JARS.map((j) => `/usr/share/java/${j}.jar`).join(":")
 interface Result {
   readonly client: string
   readonly nodes: number
-  readonly loadMs: number
+  /** Null when the cache never held the whole tree. */
+  readonly loadMs: number | null
   readonly heapBytes: number
   readonly p50: number
   readonly p90: number
@@ -58,7 +59,8 @@ const run = (command: string, args: ReadonlyArray<string>): Promise<Result> =>
       const line = out.trim().split("\n").at(-1) ?? ""
       try {
         if (code !== 0) throw new Error(`exit ${code}`)
-        resolve(JSON.parse(line))
+        // Java prints NaN for a figure it could not measure.
+        resolve(JSON.parse(line.replace(/\bNaN\b/g, "null")))
       } catch (e) {
         reject(new Error(`${command} failed (${String(e)}): ${out}`))
       }
@@ -81,7 +83,7 @@ const populate = (servers: string) =>
   }))
 
 const fmt = (r: Result) =>
-  `| ${r.client.padEnd(22)} | ${String(r.nodes).padStart(7)} | ${(r.loadMs / 1000).toFixed(2).padStart(8)} s | ` +
+  `| ${r.client.padEnd(22)} | ${String(r.nodes).padStart(7)} | ${r.loadMs === null ? "never complete" : `${(r.loadMs / 1000).toFixed(2).padStart(8)} s`} | ` +
   `${(r.heapBytes / 1048576).toFixed(1).padStart(7)} MiB | ${(r.heapBytes / r.nodes).toFixed(0).padStart(6)} B | ` +
   `${r.p50.toFixed(2).padStart(7)} ms | ${r.p90.toFixed(2).padStart(7)} ms | ${r.missed ?? 0} |`
 
