@@ -5,8 +5,9 @@
  * deleted its node.
  */
 import { assert, layer } from "@effect/vitest"
-import { ZooKeeper } from "@effect-zk/core"
-import { ServiceDiscovery } from "@effect-zk/recipes"
+import { ZooKeeper, type ZooKeeperService } from "@effect-zk/core"
+import { NodeZooKeeper, Testing } from "@effect-zk/node"
+import { Recipes, ServiceDiscovery } from "@effect-zk/recipes"
 import { ZooKeeperServer } from "@effect-zk/server"
 import { Effect, Exit, Option, Schema, Scope, Stream } from "effect"
 import * as JavaPeer from "./helpers/javaPeer.ts"
@@ -122,5 +123,28 @@ layer(ZooKeeperServer.layer(), { timeout: "90 seconds", excludeTestServices: tru
       assert.isTrue(Option.isNone(yield* none.instance))
       const bad = yield* Effect.flip(sd.register({ name: "a/b", address: "x" }).pipe(Effect.provideService(ZooKeeper, zk)))
       assert.strictEqual(bad._tag, "BadArguments")
+    }))
+
+  it.effect("a registration run with Recipes.resilient is published again on the new session after its session expired", () =>
+    Effect.gen(function*() {
+      const { servers, writer } = yield* twoSessions
+      const sd = ServiceDiscovery.make({ basePath: "/svc" })
+      const sessions: Array<ZooKeeperService> = []
+      const component = Effect.scoped(Effect.gen(function*() {
+        sessions.push(yield* ZooKeeper)
+        yield* sd.register({ name: "api", id: "x", address: "10.2.0.1", port: 80 })
+        return yield* Effect.never
+      }))
+      yield* Effect.forkScoped(Recipes.resilient(component, NodeZooKeeper.layer({ servers, sessionTimeout: "4 seconds" })))
+      const ownerIs = (zk: ZooKeeperService) =>
+        Effect.gen(function*() {
+          const stat = yield* writer.exists("/svc/api/x")
+          return Option.isSome(stat) && stat.value.ephemeralOwner === (yield* zk.clientId).sessionId
+        })
+      yield* eventually(Effect.suspend(() => (sessions.length === 1 ? ownerIs(sessions[0]!) : Effect.succeed(false))))
+      yield* Testing.expireSession(sessions[0]!, servers)
+      yield* eventually(Effect.suspend(() => (sessions.length === 2 ? ownerIs(sessions[1]!) : Effect.succeed(false))), "20 seconds")
+      const listed = yield* sd.instances("api").pipe(Effect.provideService(ZooKeeper, writer))
+      assert.deepStrictEqual(listed.map((i) => i.id), ["x"])
     }))
 })
