@@ -14,8 +14,8 @@ import type { Stat } from "@effect-zk/core"
 /** Bytes of a Stat in the wire layout. */
 export const STAT_BYTES = 68
 
-/** Arena size; a record larger than an eighth of it gets an arena of its own. */
-const ARENA = 1 << 22
+/** Arena size (the most a partly filled arena wastes); a record over an eighth of it gets its own. */
+const ARENA = 1 << 20
 
 /** What identifies one value of a node: its incarnation and its data version. */
 export interface Stamp {
@@ -170,7 +170,7 @@ export class NodeStore {
 
   /** Copies the live records into fresh arenas when most arena bytes are garbage. */
   private maybeCompact(): void {
-    if (this.arenaBytes <= 4 * ARENA || this.liveBytes * 2 > this.arenaBytes) return
+    if (this.arenaBytes <= 16 * ARENA || this.liveBytes * 2 > this.arenaBytes) return
     const oldArenas = this.arenas
     this.arenas = []
     this.views = []
