@@ -31,3 +31,12 @@ export * as DoubleBarrier from "./DoubleBarrier.ts"
 export * as SharedCounter from "./SharedCounter.ts"
 /** FIFO queue, each item taken by exactly one consumer. @since 0.1.0 */
 export * as DistributedQueue from "./DistributedQueue.ts"
+
+/** A live mirror of a znode subtree on one recursive watch (Curator's CuratorCache, kazoo's TreeCache). @since 0.1.0 */
+export * as TreeCache from "./TreeCache.ts"
+/** A live copy of one znode (Curator's NodeCache, kazoo's DataWatch). @since 0.1.0 */
+export * as NodeCache from "./NodeCache.ts"
+/** Service registry and load balancing, interoperable with Curator's x-discovery. @since 0.1.0 */
+export * as ServiceDiscovery from "./ServiceDiscovery.ts"
+/** Effect configuration read live from a znode tree. @since 0.1.0 */
+export * as ZkConfigProvider from "./ZkConfigProvider.ts"
