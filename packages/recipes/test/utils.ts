@@ -9,7 +9,7 @@ import { Effect, Option } from "effect"
 
 import { connectTo, sandbox } from "../../node/test/utils/TestZooKeeper.ts"
 
-export { chrootOf, connectTo, eventually, newChroot, sandbox } from "../../node/test/utils/TestZooKeeper.ts"
+export { chrootOf, connectTo, eventually, newChroot, sandbox } from "./helpers/sessions.ts"
 
 /** Two sessions in a fresh sandbox of the shared server: one to change nodes, one for the recipe. */
 export const twoSessions = Effect.gen(function*() {
