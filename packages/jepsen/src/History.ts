@@ -150,13 +150,14 @@ export const makeRecorder = (clock: () => bigint = now): Recorder => {
 
 /**
  * The errors after which the server certainly did not apply the operation and which describe
- * the node's state. Anything else (ConnectionLoss, OperationTimeout, SessionExpired, Closing,
+ * the node's state (`Empty`: a dequeue found nothing; `LockTimeout`: the lock was not granted in
+ * time). Anything else (ConnectionLoss, OperationTimeout, SessionExpired, Closing,
  * ...) leaves the outcome unknown.
  *
  * @since 0.1.0
  * @category models
  */
-export const DEFINITE_ERRORS: ReadonlySet<string> = new Set(["NodeExists", "NoNode", "BadVersion", "NotEmpty", "LockTimeout"])
+export const DEFINITE_ERRORS: ReadonlySet<string> = new Set(["NodeExists", "NoNode", "BadVersion", "NotEmpty", "LockTimeout", "Empty"])
 
 /**
  * The outcome an error tag stands for.
