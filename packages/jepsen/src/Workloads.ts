@@ -61,8 +61,13 @@ const text = (bytes: Uint8Array): string => decoder.decode(bytes)
 /** Small pauses between operations keep ten lanes from saturating a two-core machine. */
 const pace = (random: Random) => Effect.sleep(Math.floor(random() * 15))
 
-/** A create, re-sent after ConnectionLoss when the client is broken that way. */
-const create2 = (zk: ZooKeeperService, broken: Broken | undefined, path: string, data: string, mode: CreateMode) => {
+/**
+ * `create2`, re-sent after `ConnectionLoss` when the client is broken that way (and only then).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const create2 = (zk: ZooKeeperService, broken: Broken | undefined, path: string, data: string, mode: CreateMode) => {
   const once = zk.create2(path, data, { mode })
   return broken === "resend-creates"
     ? Effect.catchTag(once, "ConnectionLoss", () =>
