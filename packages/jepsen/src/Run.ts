@@ -208,7 +208,9 @@ export const run = (options: RunOptions): Effect.Effect<ReadonlyArray<Row>, unkn
     const rows: Array<Row> = []
     for (const [index, nemesis] of options.nemeses.entries()) rows.push(...(yield* phase(options, ensemble, zk, index, nemesis)))
     return rows
-  })).pipe(Effect.provideService(References.MinimumLogLevel, "Error"))
+    // Expired sessions and lost connections are what the nemesis is for: the history records
+    // them, so the client's own error logs would only bury the table.
+  })).pipe(Effect.provideService(References.MinimumLogLevel, "Fatal"))
 
 /**
  * The rows as a text table.
