@@ -47,7 +47,8 @@ const lanes = (ops: ReadonlyArray<Operation>, highlight: ReadonlySet<number>, wi
     const bars = ops.filter((op) => op.process === process).map((op) => {
       const left = x(op.invoke)
       const right = op.complete === undefined ? width : Math.max(x(op.complete), left + 3)
-      const label = `${op.f} ${op.key}${op.value === undefined ? "" : ` ${op.value}`}${
+      // The last path segment is enough inside a lane; the tooltip has the full operation.
+      const label = `${op.f} ${op.key.slice(op.key.lastIndexOf("/") + 1)}${op.value === undefined ? "" : ` ${op.value}`}${
         op.result.value === undefined ? "" : ` → ${op.result.value}`
       }${op.result.error === undefined ? "" : ` ${op.result.error}`}`
       const classes = ["op", op.type, highlight.has(op.id) ? "bad" : ""].join(" ")
