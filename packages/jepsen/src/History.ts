@@ -55,21 +55,9 @@ export interface Result {
  * @since 0.1.0
  * @category models
  */
-export interface Operation {
+export interface Operation extends Invocation {
   /** Unique within a history, in invocation order. */
   readonly id: number
-  /** The client lane: one worker fiber, which may go through several sessions. */
-  readonly process: number
-  /** The session id (hex) the operation was sent on, or "" before a session existed. */
-  readonly session: string
-  readonly f: string
-  readonly key: string
-  /** The value written (create, set, enqueue). */
-  readonly value?: string | undefined
-  /** The expected version of a conditional set or delete (-1: any). */
-  readonly version?: number | undefined
-  /** For a watch event: the id of the read that armed the watch. */
-  readonly armedBy?: number | undefined
   /** Invocation time, nanoseconds on the monotonic clock. */
   readonly invoke: bigint
   /** Completion time; `undefined` when the outcome is unknown (`info`). */
@@ -85,11 +73,15 @@ export interface Operation {
  * @category models
  */
 export interface Invocation {
+  /** The client lane: one worker fiber, which may go through several sessions. */
   readonly process: number
+  /** The session id (hex) the operation was sent on, or "" before a session existed. */
   readonly session: string
   readonly f: string
   readonly key: string
+  /** The value written (create, set, enqueue). */
   readonly value?: string | undefined
+  /** The expected version of a conditional set or delete (-1: any). */
   readonly version?: number | undefined
   /** For a watch event: the id of the read that armed the watch. */
   readonly armedBy?: number | undefined

@@ -111,6 +111,27 @@ const stepFor = (workload: Checker.WorkloadName, ctx: Workloads.Context) => {
   }
 }
 
+/** Writes a history that is not valid, with its timeline; returns the files' paths. */
+const writeViolation = (
+  options: RunOptions,
+  nemesis: Nemesis.NemesisName,
+  workload: Checker.WorkloadName,
+  history: ReadonlyArray<History.Operation>,
+  report: Checker.Report
+): Effect.Effect<ReadonlyArray<string>> =>
+  Effect.sync(() => {
+    fs.mkdirSync(options.outDir, { recursive: true })
+    const stem = path.join(options.outDir, `seed${options.seed}-${nemesis}-${workload}`)
+    fs.writeFileSync(`${stem}.history.json`, History.toJson(history))
+    fs.writeFileSync(`${stem}.html`, Timeline.render(history, {
+      title: `${workload} under ${nemesis}${options.broken === undefined ? "" : ` (broken client: ${options.broken})`}`,
+      seed: options.seed,
+      violations: report.violations,
+      minimal: report.minimal
+    }))
+    return [`${stem}.html`, `${stem}.history.json`]
+  })
+
 /** One nemesis phase: returns its rows. */
 const phase = (
   options: RunOptions,
@@ -155,19 +176,7 @@ const phase = (
       }
       const history = r.recorder.operations()
       const report = Checker.check(r.workload, history)
-      const files: Array<string> = []
-      if (report.verdict !== "valid") {
-        fs.mkdirSync(options.outDir, { recursive: true })
-        const stem = path.join(options.outDir, `seed${options.seed}-${nemesis}-${r.workload}`)
-        fs.writeFileSync(`${stem}.history.json`, History.toJson(history))
-        fs.writeFileSync(`${stem}.html`, Timeline.render(history, {
-          title: `${r.workload} under ${nemesis}${options.broken === undefined ? "" : ` (broken client: ${options.broken})`}`,
-          seed: options.seed,
-          violations: report.violations,
-          minimal: report.minimal
-        }))
-        files.push(`${stem}.html`, `${stem}.history.json`)
-      }
+      const files = report.verdict === "valid" ? [] : yield* writeViolation(options, nemesis, r.workload, history, report)
       const counted = history.filter((op) => op.f !== "event" && op.f !== "lost")
       const row: Row = {
         workload: r.workload,

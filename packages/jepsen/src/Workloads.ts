@@ -213,7 +213,8 @@ const dequeue = (zk: ZooKeeperService, dir: string, attempt: { value: string | u
       }
       return yield* Effect.failCause(deleted.cause)
     }
-    return yield* Effect.fail({ _tag: "Empty" } as const)
+    const empty: { readonly _tag: "Empty" } = { _tag: "Empty" }
+    return yield* Effect.fail(empty)
   })
 
 /**

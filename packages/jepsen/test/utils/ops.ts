@@ -38,14 +38,5 @@ export const history = (...specs: ReadonlyArray<Spec>): Array<Operation> =>
     }
   })
 
-/** mulberry32: a small seeded generator, so generated histories are reproducible. */
-export const prng = (seed: number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** The harness's seeded generator, so generated histories are reproducible. */
+export { makeRandom as prng } from "../../src/Run.ts"
