@@ -10,6 +10,7 @@
 #   - pnpm (npm package, not corepack: this registry's metadata has no signatures corepack accepts);
 #   - Java and ZooKeeper from Debian's packages when running as root (otherwise it prints the
 #     command to run and fails), because every session and watch test runs against a real server;
+#   - Curator, kazoo and a JDK (javac) from Debian, for the recipes' interop tests;
 #   - the workspace's dependencies from the committed lockfile.
 set -euo pipefail
 
@@ -54,6 +55,21 @@ if [[ -z ${ZOOKEEPER_HOME:-} && ! -f /usr/share/java/zookeeper.jar ]] || ! comma
     apt-get install -y -q $pkgs >&2 || { apt-get update -q >&2 && apt-get install -y -q $pkgs >&2; }
   else
     say "ZooKeeper and Java are missing. Install them with:"
+    say "  sudo apt-get update && sudo apt-get install -y $pkgs"
+    exit 1
+  fi
+fi
+
+# 3b. The anchors the recipes' interop tests run against: Curator (JVM, compiled with javac at
+# test time) and kazoo (Debian's python3), both from Debian's packages.
+if [[ ! -f /usr/share/java/curator-recipes.jar || ! -f /usr/lib/python3/dist-packages/kazoo/__init__.py ]] || ! command -v javac >/dev/null 2>&1; then
+  pkgs="libcurator-recipes-java libcurator-discovery-java python3-kazoo default-jdk-headless"
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    say "installing $pkgs (Debian packages)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q $pkgs >&2 || { apt-get update -q >&2 && apt-get install -y -q $pkgs >&2; }
+  else
+    say "Curator, kazoo and a JDK are missing. Install them with:"
     say "  sudo apt-get update && sudo apt-get install -y $pkgs"
     exit 1
   fi

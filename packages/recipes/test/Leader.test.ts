@@ -9,7 +9,7 @@ import { NodeZooKeeper, Testing } from "@effect-zk/node"
 import { ZooKeeperServer } from "@effect-zk/server"
 import { Effect, Exit, Fiber, Option, Ref, Scope, Stream } from "effect"
 import { Leader, Membership, Recipes } from "../src/index.ts"
-import { connectTo, eventually, overlaps, sandbox, sectionLog, tokensIncrease, using } from "./helpers/sessions.ts"
+import { connectTo, eventually, overlaps, sandbox, sectionLog, tokensIncrease, using, leftover } from "./helpers/sessions.ts"
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b)
 
@@ -57,7 +57,7 @@ layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "60 s
       assert.deepStrictEqual((yield* latches[2]!.participants).map((p) => p.id), ["n1", "n2"])
       yield* Scope.close(scopes[1]!, Exit.void)
       yield* Scope.close(scopes[2]!, Exit.void)
-      assert.strictEqual(yield* zks[0]!.getAllChildrenNumber("/latch"), 0)
+      assert.strictEqual(yield* leftover(zks[0]!, "/latch"), 0)
     }))
 
   it.effect("membership: members listed with data; a deleted member node comes back; leaving removes it", () =>
@@ -81,7 +81,7 @@ layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "60 s
       }))
       assert.deepStrictEqual((yield* a.children("/group")).children, ["a"])
       yield* Scope.close(scope, Exit.void)
-      assert.strictEqual(yield* a.getAllChildrenNumber("/group"), 0)
+      assert.strictEqual(yield* leftover(a, "/group"), 0)
     }))
 
   it.effect("resilient: a leader and a member come back with a new session after Testing.expireSession", () =>
@@ -109,7 +109,7 @@ layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "60 s
       assert.strictEqual(yield* first.state, "Expired")
       yield* eventually(Effect.map(ownerOf("/svc/members/me"), (o) => Option.isSome(o) && o.value === after))
       yield* Fiber.interrupt(fiber)
-      assert.strictEqual(yield* observer.getAllChildrenNumber("/svc/members"), 0)
-      assert.strictEqual(yield* observer.getAllChildrenNumber("/svc/leader"), 0)
+      assert.strictEqual(yield* leftover(observer, "/svc/members"), 0)
+      assert.strictEqual(yield* leftover(observer, "/svc/leader"), 0)
     }))
 })
