@@ -32,6 +32,8 @@ export interface Lane {
   /** The live session, if any (the nemesis expires it). */
   zk: ZooKeeperService | undefined
   session: string
+  /** What the lane is doing now, e.g. `create /r3-1 (op 812)`: reported if it never finishes. */
+  doing: string
 }
 
 /**
@@ -79,7 +81,9 @@ export const recorded = <A, E>(
 ): Effect.Effect<{ readonly id: number; readonly exit: Exit.Exit<A, E> }> =>
   Effect.suspend(() => {
     const id = lane.recorder.invoke({ ...invocation, process: lane.process, session: lane.session })
+    lane.doing = `${invocation.f} ${invocation.key} (op ${id}, session ${lane.session})`
     return Effect.map(Effect.exit(effect), (exit) => {
+      lane.doing = `between operations (last: op ${id})`
       if (Exit.isSuccess(exit)) lane.recorder.complete(id, "ok", shape(exit.value))
       else {
         const tag = errorTag(exit.cause)
@@ -129,10 +133,13 @@ export const loop = (
 ): Effect.Effect<void> =>
   Effect.gen(function*() {
     while (process.hrtime.bigint() < until) {
+      lane.doing = "connecting"
       const exit = yield* Effect.exit(Effect.scoped(Effect.gen(function*() {
         const zk = yield* connect(lane, settings)
+        yield* Effect.addFinalizer(() => Effect.sync(() => void (lane.doing = `closing session ${lane.session}`)))
         while (process.hrtime.bigint() < until && !(yield* dead(zk))) yield* step(zk)
       })))
+      lane.doing = "done"
       if (Exit.isFailure(exit)) yield* Effect.sleep(100)
     }
   })

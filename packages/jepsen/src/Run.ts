@@ -11,7 +11,9 @@ import { FaultProxy, NodeZooKeeper } from "@effect-zk/node"
 import { ZooKeeperEnsemble } from "@effect-zk/server"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as References from "effect/References"
 import type * as Scope from "effect/Scope"
 import * as fs from "node:fs"
@@ -61,10 +63,14 @@ export interface Row {
   readonly violations: ReadonlyArray<string>
   /** The HTML timeline and the history, written when the verdict is not `valid`. */
   readonly files: ReadonlyArray<string>
+  /** Lanes that had not finished well after the phase ended, with what they were doing. */
+  readonly hung: ReadonlyArray<string>
 }
 
 const DEFAULT_LANES: Record<Checker.WorkloadName, number> = { register: 4, queue: 3, lock: 3 }
 const SETTINGS: Client.SessionSettings = { sessionTimeoutMs: 4000, requestTimeoutMs: 4000 }
+/** Every operation has a 4 s request timeout; a lane still busy this long after the end is stuck. */
+const HUNG_AFTER_MS = 45_000
 
 /**
  * A seeded generator (mulberry32): the nemesis's and the workloads' choices follow the seed.
@@ -155,7 +161,7 @@ const phase = (
       const lanes = yield* Effect.forEach(Array.from({ length: options.lanes?.[workload] ?? DEFAULT_LANES[workload] }), () =>
         Effect.map(
           Effect.forEach(ensemble.members, (m) => FaultProxy.make({ host: "127.0.0.1", port: m.port })),
-          (proxies): Client.Lane => ({ process: nextProcess++, recorder, proxies, zk: undefined, session: "" })
+          (proxies): Client.Lane => ({ process: nextProcess++, recorder, proxies, zk: undefined, session: "", doing: "starting" })
         ))
       const ctx: Workloads.Context = { base, random, started, broken: options.broken }
       running.push({ workload, recorder, lanes, step: stepFor(workload, ctx), base })
@@ -163,15 +169,23 @@ const phase = (
     log(`phase ${index} (${nemesis}): ${options.phaseSeconds} s, workloads ${options.workloads.join(", ")}`)
     const nemesisLog: Nemesis.Log = { faults: 0, lines: [] }
     const allLanes = running.flatMap((r) => r.lanes)
-    yield* Effect.all([
+    // Detached, so that a lane that never finishes (a hung operation or session close: a client
+    // bug) is reported below instead of hanging the run.
+    const fibers = yield* Effect.forEach([
       ...running.flatMap((r) => r.lanes.map((lane) => Client.loop(lane, SETTINGS, until, r.step(lane)))),
-      Effect.ensuring(Nemesis.run(nemesis, ensemble, allLanes, random, until, nemesisLog), Nemesis.heal(ensemble, allLanes))
-    ], { concurrency: "unbounded", discard: true })
+      Nemesis.run(nemesis, ensemble, allLanes, random, until, nemesisLog)
+    ], (effect) => Effect.forkDetach(effect))
+    const finished = yield* Effect.timeoutOption(Fiber.awaitAll(fibers), Math.round(options.phaseSeconds * 1000) + HUNG_AFTER_MS)
+    yield* Nemesis.heal(ensemble, allLanes)
+    const hung = Option.isSome(finished) ? [] : yield* Effect.forEach(allLanes.filter((lane) => lane.doing !== "done"), (lane) =>
+      Effect.map(lane.zk === undefined ? Effect.succeed("no session") : lane.zk.state, (state) =>
+        `p${lane.process} never finished: ${lane.doing}; session state ${state}`))
     for (const line of nemesisLog.lines) log(`  nemesis: ${line}`)
+    for (const line of hung) log(`  HUNG: ${line}`)
     const rows: Array<Row> = []
     for (const r of running) {
       if (r.workload === "queue") {
-        const drainLane: Client.Lane = { process: nextProcess, recorder: r.recorder, proxies: [], zk, session: (yield* zk.clientId).hex }
+        const drainLane: Client.Lane = { process: nextProcess, recorder: r.recorder, proxies: [], zk, session: (yield* zk.clientId).hex, doing: "draining" }
         yield* Workloads.drain(drainLane, zk, r.base)
       }
       const history = r.recorder.operations()
@@ -188,7 +202,8 @@ const phase = (
         verdict: report.verdict,
         checkerMs: report.checkerMs,
         violations: report.violations,
-        files
+        files,
+        hung: hung.filter((line) => r.lanes.some((lane) => line.startsWith(`p${lane.process} `)))
       }
       log(`  ${r.workload}: ${row.ops} ops, ${row.indeterminate} indeterminate, ${row.verdict} (${row.checkerMs.toFixed(0)} ms)${
         files.length === 0 ? "" : ` -> ${files[0]}`
@@ -228,8 +243,8 @@ export const run = (options: RunOptions): Effect.Effect<ReadonlyArray<Row>, unkn
  * @category rendering
  */
 export const formatTable = (rows: ReadonlyArray<Row>): string => {
-  const header = ["workload", "nemesis", "secs", "ops", "indeterminate", "faults", "verdict", "checker ms"]
-  const body = rows.map((r) => [r.workload, r.nemesis, String(r.seconds), String(r.ops), String(r.indeterminate), String(r.faults), r.verdict, r.checkerMs.toFixed(0)])
+  const header = ["workload", "nemesis", "secs", "ops", "indeterminate", "faults", "verdict", "checker ms", "hung lanes"]
+  const body = rows.map((r) => [r.workload, r.nemesis, String(r.seconds), String(r.ops), String(r.indeterminate), String(r.faults), r.verdict, r.checkerMs.toFixed(0), String(r.hung.length)])
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)))
   const line = (cells: ReadonlyArray<string>) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`
   return [line(header), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...body.map(line)].join("\n")

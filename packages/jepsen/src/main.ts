@@ -60,8 +60,9 @@ const program = Effect.gen(function*() {
   console.log(`\n${formatTable(rows)}`)
   const invalid = rows.filter((r) => r.verdict === "invalid")
   for (const r of rows) for (const f of r.files) console.log(`${r.workload}/${r.nemesis}: ${f}`)
+  for (const r of rows) for (const h of r.hung) console.log(`${r.workload}/${r.nemesis}: HUNG ${h}`)
   console.log(`seed ${seed}`)
-  const failed = broken === undefined ? rows.some((r) => r.verdict !== "valid") : invalid.length === 0
+  const failed = broken === undefined ? rows.some((r) => r.verdict !== "valid" || r.hung.length > 0) : invalid.length === 0
   if (failed) process.exitCode = 1
 })
 NodeRuntime.runMain(program)

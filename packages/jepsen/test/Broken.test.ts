@@ -48,7 +48,7 @@ const scenario = (broken: Workloads.Broken | undefined, f: "create" | "enqueue")
     if (dir !== root) yield* direct.create(dir)
     const proxy = yield* FaultProxy.make({ host: "127.0.0.1", port: server.port })
     const recorder = History.makeRecorder()
-    const lane: Client.Lane = { process: 0, recorder, proxies: [proxy], zk: undefined, session: "" }
+    const lane: Client.Lane = { process: 0, recorder, proxies: [proxy], zk: undefined, session: "", doing: "starting" }
     const zk = yield* Client.connect(lane, { sessionTimeoutMs: 10_000, requestTimeoutMs: 10_000 })
     const key = f === "create" ? `${root}/k` : `${dir}/e-`
     const mode = f === "create" ? CreateMode.Persistent : CreateMode.PersistentSequential

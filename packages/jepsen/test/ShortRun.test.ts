@@ -31,6 +31,7 @@ it.live("every workload's history is valid under every nemesis", () =>
       assert.strictEqual(row.verdict, "valid", `${row.workload} under ${row.nemesis}:\n${row.violations.join("\n")}\n${lines.join("\n")}`)
       assert.isAbove(row.ops, 0, table)
       assert.isAbove(row.faults, 0, `${row.nemesis} injected nothing:\n${lines.join("\n")}`)
+      assert.deepStrictEqual(row.hung, [], "every lane finished its last operation and closed its session")
     }
     // Nothing is written for valid histories.
     assert.deepStrictEqual(fs.readdirSync(outDir), [])
