@@ -137,6 +137,34 @@ export const toEntry = (op: Operation): Linearizability.Entry<Input, Output> | u
   return { id: op.id, call: op.invoke, ret: op.complete, input, output }
 }
 
+/** Acknowledged writes: the context every witness keeps (see `witness`). */
+const isAckedWrite = (op: Operation): boolean => op.type === "ok" && op.f !== "sget"
+
+/**
+ * The minimal failing sub-history of a key. Removing an acknowledged write changes what every
+ * later operation may observe, and a sub-history without them fails for the wrong reason (a
+ * lone `NodeExists` contradicts the empty initial state). So: the shortest failing prefix, then
+ * every operation that is not an acknowledged write is removed while the rest still fails.
+ */
+const witness = (
+  ops: ReadonlyArray<Operation>,
+  run: (ops: ReadonlyArray<Operation>) => Linearizability.Verdict
+): ReadonlyArray<Operation> => {
+  const fails = (subset: ReadonlyArray<Operation>) => run(subset)._tag === "NotLinearizable"
+  let end = ops.length
+  for (let lo = 1, hi = ops.length; lo < hi;) {
+    const mid = Math.floor((lo + hi) / 2)
+    if (fails(ops.slice(0, mid))) hi = mid
+    else lo = mid + 1
+    end = hi
+  }
+  const prefix = fails(ops.slice(0, end)) ? ops.slice(0, end) : ops
+  const kept = prefix.filter(isAckedWrite)
+  const byId = (a: Operation, b: Operation) => a.id - b.id
+  const others = shrink(prefix.filter((op) => !isAckedWrite(op)), (subset) => fails([...kept, ...subset].sort(byId)))
+  return [...kept, ...others].sort(byId)
+}
+
 /**
  * The verdict for one key, with the minimal failing sub-history when it is not linearizable.
  *
@@ -179,9 +207,7 @@ export const check = (
     Linearizability.check(model, ops.flatMap((op) => toEntry(op) ?? []), options)
   return [...byKey].map(([key, ops]) => {
     const verdict = run(ops)
-    const minimal = verdict._tag === "NotLinearizable"
-      ? shrink(ops, (subset) => run(subset)._tag === "NotLinearizable")
-      : []
+    const minimal = verdict._tag === "NotLinearizable" ? witness(ops, run) : []
     return { key, operations: ops.length, verdict: verdict._tag, steps: verdict.steps, minimal }
   })
 }

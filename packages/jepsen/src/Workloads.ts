@@ -33,7 +33,8 @@ export type Random = () => number
 
 /**
  * A deliberately wrong client, to show that the checkers catch what a client bug does.
- * `resend-creates` re-sends a create after `ConnectionLoss` and reports the second answer: when
+ * `resend-creates` re-sends a create after `ConnectionLoss` or `OperationTimeout` and reports
+ * the second answer: when
  * the first request was applied, a plain create then reports `NodeExists` for a node it made,
  * and a sequential create makes a second node with the same value.
  *
@@ -69,9 +70,10 @@ const pace = (random: Random) => Effect.sleep(Math.floor(random() * 15))
  */
 export const create2 = (zk: ZooKeeperService, broken: Broken | undefined, path: string, data: string, mode: CreateMode) => {
   const once = zk.create2(path, data, { mode })
+  // The naive client treats both "unknown outcome" errors as "not applied".
+  const unknown = (e: ZkError) => e._tag === "ConnectionLoss" || e._tag === "OperationTimeout"
   return broken === "resend-creates"
-    ? Effect.catchTag(once, "ConnectionLoss", () =>
-      Effect.retry(zk.create2(path, data, { mode }), { times: 20, while: (e) => e._tag === "ConnectionLoss" }))
+    ? Effect.catchIf(once, unknown, () => Effect.retry(zk.create2(path, data, { mode }), { times: 20, while: unknown }))
     : once
 }
 

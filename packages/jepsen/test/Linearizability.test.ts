@@ -100,7 +100,22 @@ describe("Register linearizability", () => {
     expect(keys.find((k) => k.key === "other")?.verdict).toBe("Linearizable")
     const bad = keys.find((k) => k.key === "k")!
     expect(bad.verdict).toBe("NotLinearizable")
+    // The acknowledged writes before it are the context: here there are none on this key.
     expect(bad.minimal.map((op) => op.id)).toEqual([1])
+  })
+
+  it("the witness keeps the acknowledged writes that give a violation its meaning", () => {
+    const ops = history(
+      { p: 0, f: "create", value: "a", at: [0, 1] },
+      { p: 1, f: "sget", at: [2, 3], result: { value: "a", version: 0 } },
+      { p: 0, f: "delete", version: 0, at: [4, 5] },
+      { p: 1, f: "sget", at: [6, 7], type: "fail", result: { error: "NoNode" } },
+      { p: 1, f: "create", value: "b", at: [8, 9], type: "fail", result: { error: "NodeExists" } },
+      { p: 1, f: "sget", at: [10, 11], type: "fail", result: { error: "NoNode" } }
+    )
+    const [bad] = Register.check(ops)
+    expect(bad?.verdict).toBe("NotLinearizable")
+    expect(bad?.minimal.map((op) => op.id)).toEqual([0, 2, 4])
   })
 
   it("plain reads are left to the session checker: a stale plain read is not a linearizability violation", () => {
