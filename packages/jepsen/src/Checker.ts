@@ -74,7 +74,12 @@ const queueReport = (history: ReadonlyArray<Operation>): Omit<Report, "checkerMs
     : first.kind === "duplicated"
     ? [...history.filter((op) => op.f === "enqueue" && op.value === first.value), ...first.dequeues]
     : [first.dequeue]
-  return { verdict: found.length > 0 ? "invalid" : "valid", violations, minimal }
+  const drained = history.some((op) => op.f === "list" && op.type === "ok")
+  return {
+    verdict: found.length > 0 ? "invalid" : drained ? "valid" : "unknown",
+    violations: drained ? violations : [...violations, "the final drain could not list the queue: lost elements cannot be told"],
+    minimal
+  }
 }
 
 const lockReport = (history: ReadonlyArray<Operation>): Omit<Report, "checkerMs"> => {

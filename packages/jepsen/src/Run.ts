@@ -177,9 +177,12 @@ const phase = (
     ], (effect) => Effect.forkDetach(effect))
     const finished = yield* Effect.timeoutOption(Fiber.awaitAll(fibers), Math.round(options.phaseSeconds * 1000) + HUNG_AFTER_MS)
     yield* Nemesis.heal(ensemble, allLanes)
-    const hung = Option.isSome(finished) ? [] : yield* Effect.forEach(allLanes.filter((lane) => lane.doing !== "done"), (lane) =>
+    const hung: Array<string> = Option.isSome(finished) ? [] : yield* Effect.forEach(allLanes.filter((lane) => lane.doing !== "done"), (lane) =>
       Effect.map(lane.zk === undefined ? Effect.succeed("no session") : lane.zk.state, (state) =>
         `p${lane.process} never finished: ${lane.doing}; session state ${state}`))
+    if (Option.isNone(finished) && hung.length === 0) {
+      hung.push(`the nemesis never finished; its last fault: ${nemesisLog.lines.at(-1) ?? "none"}`)
+    }
     for (const line of nemesisLog.lines) log(`  nemesis: ${line}`)
     for (const line of hung) log(`  HUNG: ${line}`)
     const rows: Array<Row> = []
@@ -203,7 +206,7 @@ const phase = (
         checkerMs: report.checkerMs,
         violations: report.violations,
         files,
-        hung: hung.filter((line) => r.lanes.some((lane) => line.startsWith(`p${lane.process} `)))
+        hung: hung.filter((line) => !line.startsWith("p") || r.lanes.some((lane) => line.startsWith(`p${lane.process} `)))
       }
       log(`  ${r.workload}: ${row.ops} ops, ${row.indeterminate} indeterminate, ${row.verdict} (${row.checkerMs.toFixed(0)} ms)${
         files.length === 0 ? "" : ` -> ${files[0]}`

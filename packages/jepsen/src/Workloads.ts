@@ -18,6 +18,7 @@ import { Lock } from "@effect-zk/recipes"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { errorTag, type Lane, recorded } from "./Client.ts"
@@ -229,7 +230,14 @@ const dequeue = (zk: ZooKeeperService, dir: string, attempt: { value: string | u
 export const drain = (lane: Lane, zk: ZooKeeperService, base: string): Effect.Effect<void> =>
   Effect.gen(function*() {
     const dir = `${base}/queue`
-    const listed = yield* Effect.exit(zk.children(dir))
+    // The listing is an operation of its own (`list`): without an ok one, nothing can be
+    // called lost, since what is left was never read.
+    const { exit: listed } = yield* recorded(
+      lane,
+      { f: "list", key: dir },
+      Effect.retry(zk.children(dir), { times: 10, schedule: Schedule.spaced("500 millis") }),
+      (r) => ({ value: String(r.children.length) })
+    )
     if (Exit.isFailure(listed)) return
     for (const child of [...listed.value.children].sort()) {
       yield* recorded(lane, { f: "drain", key: dir }, Effect.map(zk.get(`${dir}/${child}`), (r) => text(r.data)), (value) => ({ value }))

@@ -127,9 +127,20 @@ describe("QueueCheck", () => {
       { p: 0, f: "enqueue", value: "b", at: 2 },
       { p: 0, f: "enqueue", value: "c", at: [3, 4] },
       { p: 1, f: "dequeue", at: [5, 6], result: { value: "a" } },
-      { p: 1, f: "dequeue", at: 7, result: { value: "c" } }
+      { p: 1, f: "dequeue", at: 7, result: { value: "c" } },
+      { p: 1, f: "list", at: [8, 9], result: { value: "0" } }
     )
     expect(QueueCheck.check(ops)).toEqual([])
+    expect(Checker.check("queue", ops).verdict).toBe("valid")
+  })
+
+  it("without a final listing nothing is called lost, and the verdict is unknown", () => {
+    const ops = history(
+      { p: 0, f: "enqueue", value: "a", at: [0, 1] },
+      { p: 1, f: "list", at: [2, 3], type: "info", result: { error: "ConnectionLoss" } }
+    )
+    expect(QueueCheck.check(ops)).toEqual([])
+    expect(Checker.check("queue", ops).verdict).toBe("unknown")
   })
 
   it("lost, duplicated and unexpected elements", () => {
@@ -137,6 +148,7 @@ describe("QueueCheck", () => {
       { p: 0, f: "enqueue", value: "a", at: [0, 1] },
       { p: 0, f: "enqueue", value: "b", at: [2, 3] },
       { p: 1, f: "dequeue", at: [4, 5], result: { value: "b" } },
+      { p: 1, f: "list", at: [6, 7], result: { value: "2" } },
       { p: 1, f: "drain", at: [6, 7], result: { value: "b" } },
       { p: 1, f: "drain", at: [6, 7], result: { value: "zzz" } }
     )
