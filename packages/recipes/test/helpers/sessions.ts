@@ -12,8 +12,8 @@ export { chrootOf, connectTo, sandbox } from "../../../node/test/utils/TestZooKe
 export const eventually = <E, R>(condition: Effect.Effect<boolean, E, R>, timeout: Duration.Input = "10 seconds") =>
   Testing.eventually(condition, { timeout })
 
-/** A chroot of its own on `servers` (e.g. an ensemble), removed when the test's scope closes: its connect string. */
-export const newChroot = (servers: string) => Effect.map(Testing.sandbox(servers), (box) => box.servers)
+/** A chroot of its own on `servers` (e.g. an ensemble), removed when the test's scope closes: its path (`/sandbox-...`). */
+export const newChroot = (servers: string) => Effect.map(Testing.sandbox(servers), (box) => box.chroot)
 
 /** Runs `effect` with `zk` as its ZooKeeper service. */
 export const using = (zk: ZooKeeperService) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
