@@ -7,3 +7,6 @@
 
 /** `RunnerStorage` whose shard locks are ZooKeeper sessions. @since 0.1.0 */
 export * as ZkRunnerStorage from "./ZkRunnerStorage.ts"
+
+/** A socket runner (or client) coordinated by ZooKeeper, from a connect string. @since 0.1.0 */
+export * as ZkCluster from "./ZkCluster.ts"
