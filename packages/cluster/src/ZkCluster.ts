@@ -62,8 +62,9 @@ export interface ZkClusterOptions {
 
 /**
  * Sharding settings that are safe for a session timeout `T` (see {@link ZkRunnerStorage}):
- * `shardLockExpiration = T`, `shardLockRefreshInterval = T / 9` (so a cut-off runner stops its
- * entities by about `7T/9 + 0.25 s`, well before the ensemble can expire its session at `T`),
+ * `shardLockExpiration = T`, `shardLockRefreshInterval = T / 9` (so a cut-off runner starts
+ * stopping its entities by `5T/9 + 0.25 s` after its last confirmation, and the ensemble cannot
+ * expire its session before `T`),
  * and runner lists re-read at the same pace so a dead runner's shards are reassigned soon after
  * its session expires.
  *

@@ -11,21 +11,28 @@
  * - `shards/<shardId>`: a shard lock, an ephemeral node created by the holder's session. A
  *   create fails while the node exists, so two live sessions never hold the same shard.
  *
- * Lapse: like the recipes' locks (policy `"disconnected"`), a runner whose session is not
- * `Connected` cannot know whether its locks still exist, so `acquire` and `refresh` fail with
- * {@link ShardLocksLapsed}; the sharding then interrupts its entities. It does so before the
- * ensemble can expire the session and hand the shards to another runner, provided the settings
- * keep the inequality below.
+ * Lapse (the recipes' `{ grace }` policy, measured from the last confirmation): a runner vouches
+ * for its shards only on what the ensemble confirmed. `refresh` on a `Connected` session asks the
+ * ensemble; without quorum (disconnected, reconnecting, read-only) it answers from the last
+ * confirmation for at most `grace` (at most a third of the session timeout) after the
+ * confirming request was sent, then fails with {@link ShardLocksLapsed}, and the sharding
+ * interrupts the runner's entities. `acquire` never claims a shard without quorum. A short
+ * disconnection, such as a leader election, thus costs no shards.
  *
- * Safety settings, with session timeout `T` (negotiated), refresh interval `R` (the smaller of
- * `shardLockRefreshInterval` and `shardLockExpiration / 3`) and `S` the time entities need to
- * stop: a silent partition is noticed by the client after `2T/3` without a reply; the next
- * refresh comes at most `R` later (plus 5 retries 50 ms apart); the ensemble expires the
- * session no earlier than `T` after it last heard from us. So require `2T/3 + R + 0.25 s + S < T`,
- * i.e. `R + S < T/3 - 0.25 s`. Recommended: `shardLockExpiration = T` (which already caps `R`
- * at `T/3`) and `shardLockRefreshInterval <= T/6`. Example: `T = 9 s`, `R = 1 s`: the runner
- * stops its entities by 7.25 s, leaving 1.75 s for `S`; a killed runner's shards move after
- * `T` plus at most one `refreshAssignmentsInterval`.
+ * Why this is safe. Let `T` be the negotiated session timeout, `c` the moment the last
+ * confirming request was sent, `g` the grace (`<= T/3`), `R` the sharding's lock refresh
+ * interval (the smaller of `shardLockRefreshInterval` and `shardLockExpiration / 3`), and `S`
+ * the time the runner's entities need to stop. The ensemble cannot expire the session before
+ * `c + T` (each request it receives pushes the deadline to a full `T` later, rounded up to a
+ * tick, and a new leader grants every session a fresh `T`), and another runner can only create
+ * a shard's node after that. The last refresh that vouches without quorum runs before `c + g`;
+ * the next one, at most `R` later, fails at once (lapsed) or hangs on a silent connection until
+ * the sharding's own timeout of `R`; then 5 retries 50 ms apart; then the entities stop. So the
+ * runner has stopped by `c + g + 2R + 0.25 s + S`, and the settings must keep
+ * `g + 2R + 0.25 s + S < T`. With the defaults `g = T/3` and the recommended
+ * `shardLockExpiration = T`, `shardLockRefreshInterval = T/9` (`ZkCluster.safeShardingConfig`):
+ * `S < 4T/9 - 0.25 s`, e.g. `T = 9 s`: stopped within 5.25 s + `S`, leaving `S` up to 3.75 s.
+ * A killed runner's shards move after `T` plus at most one `refreshAssignmentsInterval`.
  *
  * @example
  * ```ts
@@ -45,6 +52,8 @@ import { LapseReason } from "@effect-zk/recipes"
 import type { NonEmptyArray } from "effect/Array"
 import { PersistenceError } from "effect/cluster/ClusterError"
 import * as RunnerStorage from "effect/cluster/RunnerStorage"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -59,6 +68,12 @@ import * as Schema from "effect/Schema"
 export interface ZkRunnerStorageOptions {
   /** The cluster's root node; every runner of one cluster must use the same one. */
   readonly basePath: string
+  /**
+   * How long after the ensemble last confirmed our shards a runner that lost its connection
+   * (e.g. during a leader election) still vouches for them. Capped at, and by default, a third
+   * of the negotiated session timeout; `0` gives up the shards the moment the connection drops.
+   */
+  readonly grace?: Duration.Input | undefined
 }
 
 /**
@@ -98,7 +113,8 @@ const ignoreNoNode = <A, R>(effect: Effect.Effect<A, ZkError, R>): Effect.Effect
   )
 
 /** The storage operations over one session (`Encoded`: addresses and shard ids as strings). */
-const makeEncoded = (zk: ZooKeeperService, basePath: string): RunnerStorage.Encoded => {
+const makeEncoded = (zk: ZooKeeperService, options: ZkRunnerStorageOptions): RunnerStorage.Encoded => {
+  const basePath = options.basePath
   const runnersDir = ZNodePath.join(basePath, "runners")
   const shardsDir = ZNodePath.join(basePath, "shards")
   const shardPath = (shardId: string) => ZNodePath.join(shardsDir, nodeName(shardId))
@@ -122,7 +138,7 @@ const makeEncoded = (zk: ZooKeeperService, basePath: string): RunnerStorage.Enco
 
   const sessionId = Effect.map(zk.clientId, (id) => id.sessionId)
 
-  // The lapse rule: only a Connected session vouches for its ephemeral nodes.
+  // Claims need quorum: only a Connected session may create shard locks.
   const live = Effect.flatMap(zk.state, (state) =>
     state === "Connected"
       ? Effect.void
@@ -204,24 +220,59 @@ const makeEncoded = (zk: ZooKeeperService, basePath: string): RunnerStorage.Enco
     Effect.gen(function*() {
       yield* layout
       yield* live
+      const sentAt = yield* Clock.currentTimeMillis
       const owner = yield* sessionId
       const won = yield* Effect.forEach(shardIds, claim(owner, address), { concurrency: "unbounded" })
-      return shardIds.filter((_, i) => won[i])
+      const ours = shardIds.filter((_, i) => won[i])
+      for (const id of ours) confirmed.add(id)
+      confirmedAt = sentAt
+      return ours
     })
 
-  const refresh = (_address: string, shardIds: Array<string>) =>
+  // What the ensemble last confirmed: the shards ours and when the confirming request was sent.
+  // The ensemble cannot expire the session earlier than that moment plus the session timeout.
+  const confirmed = new Set<string>()
+  let confirmedAt = Number.NEGATIVE_INFINITY
+
+  /** How long after the last confirmation a disconnected runner may still vouch for its shards. */
+  const graceMillis = Effect.map(zk.sessionTimeout, (timeout) => {
+    const cap = Math.floor(timeout / 3)
+    const wanted = options.grace === undefined ? cap : Duration.toMillis(Duration.fromInputUnsafe(options.grace))
+    return Math.max(0, Math.min(wanted, cap))
+  })
+
+  /** Refresh without quorum: vouch from the last confirmation while within the grace, else lapse. */
+  const refreshUnconfirmed = (state: SessionState, shardIds: Array<string>) =>
     Effect.gen(function*() {
-      yield* validPath
-      yield* live
+      const now = yield* Clock.currentTimeMillis
+      const grace = yield* graceMillis
+      if (isTerminal(state) || now - confirmedAt >= grace) {
+        return yield* new ShardLocksLapsed({ state, reason: isTerminal(state) ? "SessionEnded" : grace === 0 ? "Disconnected" : "GraceExpired" })
+      }
+      return shardIds.filter((id) => confirmed.has(id))
+    })
+
+  const refreshConfirmed = (shardIds: Array<string>) =>
+    Effect.gen(function*() {
+      const sentAt = yield* Clock.currentTimeMillis
       const owner = yield* sessionId
       if (shardIds.length === 0) {
         // A probe: one round trip proves the ensemble still knows our session.
         yield* zk.exists(basePath)
+        confirmedAt = sentAt
         return []
       }
       const stats = yield* Effect.forEach(shardIds, (id) => zk.exists(shardPath(id)), { concurrency: "unbounded" })
-      return shardIds.filter((_, i) => ownedBy(owner)(stats[i]!))
+      const ours = shardIds.filter((_, i) => ownedBy(owner)(stats[i]!))
+      for (const id of shardIds) confirmed.delete(id)
+      for (const id of ours) confirmed.add(id)
+      confirmedAt = sentAt
+      return ours
     })
+
+  const refresh = (_address: string, shardIds: Array<string>): Effect.Effect<Array<string>, ZkError | ShardLocksLapsed> =>
+    Effect.andThen(validPath, Effect.flatMap(zk.state, (state): Effect.Effect<Array<string>, ZkError | ShardLocksLapsed> =>
+      state === "Connected" ? refreshConfirmed(shardIds) : refreshUnconfirmed(state, shardIds)))
 
   /** Releasing after the session ended is done: its ephemeral locks went with it. */
   const releasing = <E>(body: Effect.Effect<void, E>) =>
@@ -231,12 +282,14 @@ const makeEncoded = (zk: ZooKeeperService, basePath: string): RunnerStorage.Enco
     releasing(Effect.gen(function*() {
       const owner = yield* sessionId
       const stat = yield* zk.exists(shardPath(shardId))
+      confirmed.delete(shardId)
       if (ownedBy(owner)(stat) && Option.isSome(stat)) yield* deleteIfPresent(shardPath(shardId), stat.value.version)
     }))
 
   const releaseAll = (_address: string) =>
     releasing(Effect.gen(function*() {
       // The server lists this session's own ephemerals: exactly the locks to drop, one round trip.
+      confirmed.clear()
       const ours = yield* zk.getEphemerals(`${shardsDir}/`)
       yield* Effect.forEach(ours, (path) => deleteIfPresent(path), { concurrency: "unbounded", discard: true })
     }))
@@ -260,7 +313,7 @@ const makeEncoded = (zk: ZooKeeperService, basePath: string): RunnerStorage.Enco
  * @category constructors
  */
 export const make = (options: ZkRunnerStorageOptions): Effect.Effect<RunnerStorage.RunnerStorage["Service"], never, ZooKeeper> =>
-  Effect.map(ZooKeeper, (zk) => RunnerStorage.makeEncoded(makeEncoded(zk, options.basePath)))
+  Effect.map(ZooKeeper, (zk) => RunnerStorage.makeEncoded(makeEncoded(zk, options)))
 
 /**
  * The cluster's `RunnerStorage` on the `ZooKeeper` session of the context. Provide a session

@@ -76,6 +76,28 @@ layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "60 s
       })
     }))
 
+  it.effect("a short disconnection keeps the shards; past the grace the runner gives them up", () =>
+    Effect.gen(function*() {
+      const server = yield* ZooKeeperServer.ZooKeeperServer
+      const { chroot } = yield* sandbox
+      const proxy = yield* FaultProxy.make({ host: "127.0.0.1", port: server.port })
+      const a = yield* openZk(`${proxy.address}${chroot}`)
+      assert.strictEqual((yield* a.storage.acquire(address(9001), shards(1, 2))).length, 2)
+      assert.strictEqual((yield* a.storage.refresh(address(9001), shards(1, 2))).length, 2)
+      yield* proxy.setRefuse(true)
+      yield* proxy.cut
+      yield* Testing.eventually(Effect.map(a.zk.state, (s) => s !== "Connected"))
+      // Within the grace (a third of the 2 s session timeout) the last confirmation still holds.
+      assert.strictEqual((yield* a.storage.refresh(address(9001), shards(1, 2))).length, 2)
+      assert.isTrue(Exit.isFailure(yield* Effect.exit(a.storage.acquire(address(9001), shards(3)))))
+      yield* Testing.eventually(Effect.map(Effect.exit(a.storage.refresh(address(9001), shards(1, 2))), Exit.isFailure))
+      const error = yield* Effect.flip(a.storage.refresh(address(9001), shards(1, 2)))
+      assert.instanceOf(error.cause, ZkRunnerStorage.ShardLocksLapsed)
+      yield* proxy.setRefuse(false)
+      yield* Testing.eventually(Effect.map(a.zk.state, (s) => s === "Connected"))
+      assert.strictEqual((yield* a.storage.refresh(address(9001), shards(1, 2))).length, 2)
+    }))
+
   it.effect("after unregister and releaseAll nothing is left under the base path but its two folders", () =>
     Effect.gen(function*() {
       const { servers } = yield* sandbox
