@@ -6,7 +6,7 @@
 import { ZooKeeper } from "@effect-zk/core"
 import { NodeZooKeeper } from "@effect-zk/node"
 import { Context, Effect, Layer, Option, Stream } from "effect"
-import * as TreeCache from "../../../recipes/src/TreeCache.ts"
+import { TreeCache } from "@effect-zk/recipes"
 import { changePaths, heldBytes, percentile, settleHeap } from "./common.ts"
 
 const [servers, root, changesArg, perParentArg] = process.argv.slice(2)

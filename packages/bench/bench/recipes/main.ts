@@ -21,7 +21,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { type Anchor, start, startJava } from "../../../recipes/test/helpers/anchors.ts"
-import { Leader, Lock } from "../../../recipes/src/index.ts"
+import { Leader, Lock } from "@effect-zk/recipes"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const quick = process.argv.includes("--quick")

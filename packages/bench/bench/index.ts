@@ -1,0 +1,23 @@
+/**
+ * `pnpm bench [SUITE] [options]`: one entry point for every benchmark, so each is run the same
+ * way and none is a timed test.
+ *
+ *   pnpm bench                 # the request path: effect-zk, the floor client and the peers (main.ts)
+ *   pnpm bench recipes         # locks and leaders against Curator (JVM) and kazoo (recipes/main.ts)
+ *   pnpm bench caches          # TreeCache against Curator's CuratorCache and kazoo's TreeCache (caches/main.ts)
+ *
+ * The options after the suite's name are the suite's own (see each file's header).
+ */
+const suites: Record<string, string> = {
+  recipes: "./recipes/main.ts",
+  caches: "./caches/main.ts"
+}
+
+const suite = process.argv[2]
+if (suite !== undefined && suite in suites) {
+  // Each suite reads its options from process.argv, as if run on its own.
+  process.argv.splice(2, 1)
+  await import(suites[suite]!)
+} else {
+  await import("./main.ts")
+}
