@@ -121,11 +121,15 @@ layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "60 s
           const proxy = yield* FaultProxy.make({ host: "127.0.0.1", port: server.port })
           const zk = yield* connectTo(`${proxy.address}${chrootOf(servers)}`, { sessionTimeout })
           const lapsed = yield* Deferred.make<LockLost>()
+          const held = yield* Deferred.make<void>()
           const fiber = yield* Effect.forkChild(Effect.scoped(Effect.gen(function*() {
             const lease = yield* Lock.acquire(path, { lapse }).pipe(using(zk))
+            yield* Deferred.succeed(held, undefined)
             yield* Deferred.succeed(lapsed, yield* Effect.flip(lease.lost))
           })))
-          yield* eventually(Effect.map(zk.getEphemerals(path), (e) => e.length === 1))
+          // Held means acquire has returned, not just that our node exists: a fault between the
+          // two would fail the acquire rather than lapse a lease.
+          yield* Deferred.await(held)
           return { proxy, zk, lapsed, fiber }
         })
       // Grace: lapses once the connection has been down for the grace period.
