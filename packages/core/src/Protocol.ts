@@ -492,6 +492,9 @@ export const readChildren2Response = (r: JuteReader): { readonly children: Array
 /** GetAllChildrenNumberResponse (104). @since 0.1.0 @category decoding */
 export const readInt = (r: JuteReader): number => r.int()
 
+/** GetAllChildrenNumberResponse (104): the number of descendants. @since 0.1.0 @category decoding */
+export const readGetAllChildrenNumberResponse = (r: JuteReader): number => r.int()
+
 /** WhoAmIResponse (107). @since 0.1.0 @category decoding */
 export const readWhoAmIResponse = (r: JuteReader): Array<ClientInfo> => r.vector(8, readClientInfo)
 

@@ -83,8 +83,23 @@ export const isValid = (path: string, options?: ValidateOptions): boolean =>
  * @category validation
  */
 export const check = (op: string, path: string, options?: ValidateOptions): Effect.Effect<string, BadArguments> => {
+  const error = checkError(op, path, options)
+  return error === undefined ? Effect.succeed(path) : Effect.fail(error)
+}
+
+/**
+ * The error {@link check} fails with, or `undefined` for a valid path: for code that must not
+ * build an Effect per call (the client checks every path this way before sending).
+ *
+ * @example
+ * ZNodePath.checkError("get", "a")?.detail // 'path must start with "/"'
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const checkError = (op: string, path: string, options?: ValidateOptions): BadArguments | undefined => {
   const detail = validationError(path, options)
-  return detail === undefined ? Effect.succeed(path) : Effect.fail(new BadArguments({ op, path, detail }))
+  return detail === undefined ? undefined : new BadArguments({ op, path, detail })
 }
 
 const hasChroot = (chroot: string | undefined): chroot is string =>
