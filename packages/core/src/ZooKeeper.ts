@@ -455,6 +455,176 @@ const oneShotStream = (watches: WatchManager, listener: OneShot): Watch =>
     })
   }))
 
+// -- Records and replies: one Operation per request kind ----------------------------------------
+
+const clientPath = (session: Supervisor.Supervisor, serverPath: string): string =>
+  ZNodePath.stripChroot(session.chroot, serverPath)
+
+/** Registers the one-shot watch a read left and returns it as a Stream. */
+const watch = (session: Supervisor.Supervisor, table: WatchTable, serverPath: string): Watch =>
+  oneShotStream(session.watches, session.watches.afterRead(table, serverPath))
+
+
+const writePlain = (w: Protocol.JuteWriter, serverPath: string) => Protocol.writePathWatch(w, serverPath, false)
+const writeWatched = (w: Protocol.JuteWriter, serverPath: string) => Protocol.writePathWatch(w, serverPath, true)
+const writePath = (w: Protocol.JuteWriter, serverPath: string) => Protocol.writePath(w, serverPath)
+const readNodeData = (r: Protocol.JuteReader): NodeData => {
+  const { data, stat } = Protocol.readGetDataResponse(r)
+  return { data: data ?? new Uint8Array(0), stat }
+}
+const readCreated2 = (r: Protocol.JuteReader, _: string, __: unknown, session: Supervisor.Supervisor) => {
+  const { path, stat } = Protocol.readCreate2Response(r)
+  return { path: clientPath(session, path), stat }
+}
+
+interface CreateInput {
+  readonly data: Uint8Array
+  readonly options: CreateOptions | undefined
+}
+const createOpcode = (input: CreateInput) => CreateModes.opcodeFor(Create.modeOf(input.options))
+const writeCreate = (w: Protocol.JuteWriter, serverPath: string, input: CreateInput) => {
+  const record = Create.record(serverPath, input.data, input.options)
+  if (createOpcode(input) === Protocol.OpCode.CreateTTL) Protocol.writeCreateTTLRequest(w, record)
+  else Protocol.writeCreateRequest(w, record)
+}
+const createSequential = (input: CreateInput) => CreateModes.isSequential(Create.modeOf(input.options))
+
+const CREATE: Operation<CreateInput, string> = {
+  name: "create",
+  // The plain modes use create (1), whose reply is just the path.
+  op: (input) => createOpcode(input) === Protocol.OpCode.Create2 ? Protocol.OpCode.Create : createOpcode(input),
+  sequential: createSequential,
+  write: writeCreate,
+  // Container and TTL opcodes always answer in the create2 layout.
+  read: (r, serverPath, input, session) =>
+    createOpcode(input) === Protocol.OpCode.Create2
+      ? clientPath(session, Protocol.readPath(r))
+      : readCreated2(r, serverPath, input, session).path
+}
+const CREATE2: Operation<CreateInput, { readonly path: string; readonly stat: Stat }> = {
+  name: "create2",
+  op: createOpcode,
+  sequential: createSequential,
+  write: writeCreate,
+  read: readCreated2
+}
+const DELETE: Operation<number, void> = {
+  name: "delete",
+  op: Protocol.OpCode.Delete,
+  write: (w, serverPath, version) => Protocol.writePathVersion(w, serverPath, version),
+  read: () => undefined
+}
+const EXISTS: Operation<void, Option.Option<Stat>> = {
+  name: "exists",
+  op: Protocol.OpCode.Exists,
+  write: writePlain,
+  read: (r) => Option.some(Protocol.readStat(r)),
+  // NoNode is a result of exists, not an error.
+  recover: (code) => code === ErrorCode.NoNode ? Option.none() : undefined
+}
+const EXISTS_W: Operation<void, { readonly stat: Option.Option<Stat>; readonly watch: Watch }> = {
+  name: "existsW",
+  op: Protocol.OpCode.Exists,
+  write: writeWatched,
+  read: (r, serverPath, _, session) => ({ stat: Option.some(Protocol.readStat(r)), watch: watch(session, "data", serverPath) }),
+  // A missing node still leaves a watch, for its creation.
+  recover: (code, serverPath, _, session) =>
+    code === ErrorCode.NoNode ? { stat: Option.none(), watch: watch(session, "exist", serverPath) } : undefined
+}
+const GET: Operation<void, NodeData> = { name: "get", op: Protocol.OpCode.GetData, write: writePlain, read: readNodeData }
+const GET_W: Operation<void, NodeData & { readonly watch: Watch }> = {
+  name: "getW",
+  op: Protocol.OpCode.GetData,
+  write: writeWatched,
+  read: (r, serverPath, _, session) => ({ ...readNodeData(r), watch: watch(session, "data", serverPath) })
+}
+const SET: Operation<{ readonly data: Uint8Array; readonly version: number }, Stat> = {
+  name: "set",
+  op: Protocol.OpCode.SetData,
+  write: (w, serverPath, input) => Protocol.writeSetDataRequest(w, serverPath, input.data, input.version),
+  read: Protocol.readStat
+}
+const CHILDREN: Operation<void, { readonly children: ReadonlyArray<string>; readonly stat: Stat }> = {
+  name: "children",
+  op: Protocol.OpCode.GetChildren2,
+  write: writePlain,
+  read: Protocol.readChildren2Response
+}
+const CHILDREN_W: Operation<void, { readonly children: ReadonlyArray<string>; readonly stat: Stat; readonly watch: Watch }> = {
+  name: "childrenW",
+  op: Protocol.OpCode.GetChildren2,
+  write: writeWatched,
+  read: (r, serverPath, _, session) => ({ ...Protocol.readChildren2Response(r), watch: watch(session, "child", serverPath) })
+}
+const GET_ACL: Operation<void, { readonly acl: ReadonlyArray<Acl.Acl>; readonly stat: Stat }> = {
+  name: "getAcl",
+  op: Protocol.OpCode.GetACL,
+  write: writePath,
+  read: Protocol.readGetACLResponse
+}
+const SET_ACL: Operation<{ readonly acl: ReadonlyArray<Acl.Acl>; readonly version: number }, Stat> = {
+  name: "setAcl",
+  op: Protocol.OpCode.SetACL,
+  write: (w, serverPath, input) => Protocol.writeSetACLRequest(w, serverPath, input.acl, input.version),
+  read: Protocol.readStat
+}
+const SYNC: Operation<void, string> = {
+  name: "sync",
+  op: Protocol.OpCode.Sync,
+  write: writePath,
+  read: (r, _, __, session) => clientPath(session, Protocol.readPath(r))
+}
+const GET_EPHEMERALS: Operation<string, ReadonlyArray<string>> = {
+  name: "getEphemerals",
+  op: Protocol.OpCode.GetEphemerals,
+  path: "raw",
+  write: (w, _, serverPrefix) => Protocol.writePath(w, serverPrefix),
+  read: (r, _, __, session) => Protocol.readChildren(r).map((p) => clientPath(session, p))
+}
+const GET_ALL_CHILDREN_NUMBER: Operation<void, number> = {
+  name: "getAllChildrenNumber",
+  op: Protocol.OpCode.GetAllChildrenNumber,
+  write: writePath,
+  read: Protocol.readGetAllChildrenNumberResponse
+}
+const WHO_AM_I: Operation<void, ReadonlyArray<{ readonly scheme: string; readonly id: string }>> = {
+  name: "whoAmI",
+  op: Protocol.OpCode.WhoAmI,
+  write: () => {},
+  read: (r) => Protocol.readWhoAmIResponse(r).map((c) => ({ scheme: c.authScheme, id: c.user }))
+}
+const GET_CONFIG: Operation<void, { readonly config: string; readonly stat: Stat }> = {
+  name: "getConfig",
+  op: Protocol.OpCode.GetData,
+  // The config node lives outside every chroot.
+  path: "raw",
+  write: writePlain,
+  read: (r) => {
+    const { data, stat } = Protocol.readGetDataResponse(r)
+    return { config: data === null ? "" : Utf8.decode(data, 0, data.length), stat }
+  }
+}
+const ADD_WATCH: Operation<(w: Protocol.JuteWriter) => void, void> = {
+  name: "addWatch",
+  op: Protocol.OpCode.AddWatch,
+  write: (w, _, record) => record(w),
+  read: () => undefined
+}
+const REMOVE_WATCHES: Operation<WatchKind, void> = {
+  name: "removeWatches",
+  op: Protocol.OpCode.RemoveWatches,
+  write: (w, serverPath, kind) => Protocol.writeWatcherRequest(w, serverPath, watcherType[kind]),
+  // Removed on the server: the local watches end too (their one-shot streams without an event).
+  read: (_, serverPath, kind, session) => session.watches.removed(kind, serverPath)
+}
+const CHECK_WATCHES: Operation<WatchKind, void> = {
+  name: "checkWatches",
+  op: Protocol.OpCode.CheckWatches,
+  write: (w, serverPath, kind) => Protocol.writeWatcherRequest(w, serverPath, watcherType[kind]),
+  read: () => undefined
+}
+
+
 /**
  * The service over a running session. Each operation reads validate → record → request →
  * shape; the wire records of each request kind are the `Operation`s below.
@@ -462,168 +632,6 @@ const oneShotStream = (watches: WatchManager, listener: OneShot): Watch =>
 const makeService = (session: Supervisor.Supervisor, instrument: Observability.Instrument | undefined): ZooKeeperService => {
   const request = Request.make(session, instrument)
   const { chroot, watches } = session
-  const clientPath = (serverPath: string): string => ZNodePath.stripChroot(chroot, serverPath)
-  const watch = (table: WatchTable, serverPath: string): Watch => oneShotStream(watches, watches.afterRead(table, serverPath))
-
-  // -- Records and replies --------------------------------------------------------------------
-
-  const writePlain = (w: Protocol.JuteWriter, serverPath: string) => Protocol.writePathWatch(w, serverPath, false)
-  const writeWatched = (w: Protocol.JuteWriter, serverPath: string) => Protocol.writePathWatch(w, serverPath, true)
-  const writePath = (w: Protocol.JuteWriter, serverPath: string) => Protocol.writePath(w, serverPath)
-  const readNodeData = (r: Protocol.JuteReader): NodeData => {
-    const { data, stat } = Protocol.readGetDataResponse(r)
-    return { data: data ?? new Uint8Array(0), stat }
-  }
-  const readCreated2 = (r: Protocol.JuteReader) => {
-    const { path, stat } = Protocol.readCreate2Response(r)
-    return { path: clientPath(path), stat }
-  }
-
-  interface CreateInput {
-    readonly data: Uint8Array
-    readonly options: CreateOptions | undefined
-  }
-  const createOpcode = (input: CreateInput) => CreateModes.opcodeFor(Create.modeOf(input.options))
-  const writeCreate = (w: Protocol.JuteWriter, serverPath: string, input: CreateInput) => {
-    const record = Create.record(serverPath, input.data, input.options)
-    if (createOpcode(input) === Protocol.OpCode.CreateTTL) Protocol.writeCreateTTLRequest(w, record)
-    else Protocol.writeCreateRequest(w, record)
-  }
-  const createSequential = (input: CreateInput) => CreateModes.isSequential(Create.modeOf(input.options))
-
-  const CREATE: Operation<CreateInput, string> = {
-    name: "create",
-    // The plain modes use create (1), whose reply is just the path.
-    op: (input) => createOpcode(input) === Protocol.OpCode.Create2 ? Protocol.OpCode.Create : createOpcode(input),
-    sequential: createSequential,
-    write: writeCreate,
-    // Container and TTL opcodes always answer in the create2 layout.
-    read: (r, _, input) =>
-      createOpcode(input) === Protocol.OpCode.Create2 ? clientPath(Protocol.readPath(r)) : readCreated2(r).path
-  }
-  const CREATE2: Operation<CreateInput, { readonly path: string; readonly stat: Stat }> = {
-    name: "create2",
-    op: createOpcode,
-    sequential: createSequential,
-    write: writeCreate,
-    read: readCreated2
-  }
-  const DELETE: Operation<number, void> = {
-    name: "delete",
-    op: Protocol.OpCode.Delete,
-    write: (w, serverPath, version) => Protocol.writePathVersion(w, serverPath, version),
-    read: () => undefined
-  }
-  const EXISTS: Operation<void, Option.Option<Stat>> = {
-    name: "exists",
-    op: Protocol.OpCode.Exists,
-    write: writePlain,
-    read: (r) => Option.some(Protocol.readStat(r)),
-    // NoNode is a result of exists, not an error.
-    recover: (code) => code === ErrorCode.NoNode ? Option.none() : undefined
-  }
-  const EXISTS_W: Operation<void, { readonly stat: Option.Option<Stat>; readonly watch: Watch }> = {
-    name: "existsW",
-    op: Protocol.OpCode.Exists,
-    write: writeWatched,
-    read: (r, serverPath) => ({ stat: Option.some(Protocol.readStat(r)), watch: watch("data", serverPath) }),
-    // A missing node still leaves a watch, for its creation.
-    recover: (code, serverPath) =>
-      code === ErrorCode.NoNode ? { stat: Option.none(), watch: watch("exist", serverPath) } : undefined
-  }
-  const GET: Operation<void, NodeData> = { name: "get", op: Protocol.OpCode.GetData, write: writePlain, read: readNodeData }
-  const GET_W: Operation<void, NodeData & { readonly watch: Watch }> = {
-    name: "getW",
-    op: Protocol.OpCode.GetData,
-    write: writeWatched,
-    read: (r, serverPath) => ({ ...readNodeData(r), watch: watch("data", serverPath) })
-  }
-  const SET: Operation<{ readonly data: Uint8Array; readonly version: number }, Stat> = {
-    name: "set",
-    op: Protocol.OpCode.SetData,
-    write: (w, serverPath, input) => Protocol.writeSetDataRequest(w, serverPath, input.data, input.version),
-    read: Protocol.readStat
-  }
-  const CHILDREN: Operation<void, { readonly children: ReadonlyArray<string>; readonly stat: Stat }> = {
-    name: "children",
-    op: Protocol.OpCode.GetChildren2,
-    write: writePlain,
-    read: Protocol.readChildren2Response
-  }
-  const CHILDREN_W: Operation<void, { readonly children: ReadonlyArray<string>; readonly stat: Stat; readonly watch: Watch }> = {
-    name: "childrenW",
-    op: Protocol.OpCode.GetChildren2,
-    write: writeWatched,
-    read: (r, serverPath) => ({ ...Protocol.readChildren2Response(r), watch: watch("child", serverPath) })
-  }
-  const GET_ACL: Operation<void, { readonly acl: ReadonlyArray<Acl.Acl>; readonly stat: Stat }> = {
-    name: "getAcl",
-    op: Protocol.OpCode.GetACL,
-    write: writePath,
-    read: Protocol.readGetACLResponse
-  }
-  const SET_ACL: Operation<{ readonly acl: ReadonlyArray<Acl.Acl>; readonly version: number }, Stat> = {
-    name: "setAcl",
-    op: Protocol.OpCode.SetACL,
-    write: (w, serverPath, input) => Protocol.writeSetACLRequest(w, serverPath, input.acl, input.version),
-    read: Protocol.readStat
-  }
-  const SYNC: Operation<void, string> = {
-    name: "sync",
-    op: Protocol.OpCode.Sync,
-    write: writePath,
-    read: (r) => clientPath(Protocol.readPath(r))
-  }
-  const GET_EPHEMERALS: Operation<string, ReadonlyArray<string>> = {
-    name: "getEphemerals",
-    op: Protocol.OpCode.GetEphemerals,
-    path: "raw",
-    write: (w, _, serverPrefix) => Protocol.writePath(w, serverPrefix),
-    read: (r) => Protocol.readChildren(r).map(clientPath)
-  }
-  const GET_ALL_CHILDREN_NUMBER: Operation<void, number> = {
-    name: "getAllChildrenNumber",
-    op: Protocol.OpCode.GetAllChildrenNumber,
-    write: writePath,
-    read: Protocol.readGetAllChildrenNumberResponse
-  }
-  const WHO_AM_I: Operation<void, ReadonlyArray<{ readonly scheme: string; readonly id: string }>> = {
-    name: "whoAmI",
-    op: Protocol.OpCode.WhoAmI,
-    write: () => {},
-    read: (r) => Protocol.readWhoAmIResponse(r).map((c) => ({ scheme: c.authScheme, id: c.user }))
-  }
-  const GET_CONFIG: Operation<void, { readonly config: string; readonly stat: Stat }> = {
-    name: "getConfig",
-    op: Protocol.OpCode.GetData,
-    // The config node lives outside every chroot.
-    path: "raw",
-    write: writePlain,
-    read: (r) => {
-      const { data, stat } = Protocol.readGetDataResponse(r)
-      return { config: data === null ? "" : Utf8.decode(data, 0, data.length), stat }
-    }
-  }
-  const ADD_WATCH: Operation<(w: Protocol.JuteWriter) => void, void> = {
-    name: "addWatch",
-    op: Protocol.OpCode.AddWatch,
-    write: (w, _, record) => record(w),
-    read: () => undefined
-  }
-  const REMOVE_WATCHES: Operation<WatchKind, void> = {
-    name: "removeWatches",
-    op: Protocol.OpCode.RemoveWatches,
-    write: (w, serverPath, kind) => Protocol.writeWatcherRequest(w, serverPath, watcherType[kind]),
-    // Removed on the server: the local watches end too (their one-shot streams without an event).
-    read: (_, serverPath, kind) => watches.removed(kind, serverPath)
-  }
-  const CHECK_WATCHES: Operation<WatchKind, void> = {
-    name: "checkWatches",
-    op: Protocol.OpCode.CheckWatches,
-    write: (w, serverPath, kind) => Protocol.writeWatcherRequest(w, serverPath, watcherType[kind]),
-    read: () => undefined
-  }
-  const { multi: MULTI, multiRead: MULTI_READ } = Multi.operations(chroot)
 
   // -- Operations -----------------------------------------------------------------------------
 
@@ -672,13 +680,13 @@ const makeService = (session: Supervisor.Supervisor, instrument: Observability.I
   const multi: ZooKeeperService["multi"] = (ops) => {
     const records = Multi.writeOps(ops, chroot)
     if ("_tag" in records) return Effect.fail(records)
-    return request(MULTI, undefined, { records, paths: ops.map((op) => op.path) })
+    return request(Multi.MULTI, undefined, { records, paths: ops.map((op) => op.path) })
   }
 
   const multiRead: ZooKeeperService["multiRead"] = (ops) => {
     const records = Multi.readOps(ops, chroot)
     if ("_tag" in records) return Effect.fail(records)
-    return request(MULTI_READ, undefined, { records, paths: [] })
+    return request(Multi.MULTI_READ, undefined, { records, paths: [] })
   }
 
   const getEphemerals: ZooKeeperService["getEphemerals"] = (prefix = "/") => {

@@ -12,6 +12,7 @@ import { BadArguments, fromCode, type ZkError } from "../ZkError.ts"
 import * as ZNodePath from "../ZNodePath.ts"
 import * as Create from "./create.ts"
 import type { Operation } from "./request.ts"
+import type { Supervisor } from "./supervisor.ts"
 
 /** The MultiOp record of a write op, or why it cannot be sent. */
 const writeOp = (op: Op.Op, chroot: string | undefined): Protocol.MultiOp | ZkError => {
@@ -91,21 +92,27 @@ export interface Transaction {
   readonly paths: ReadonlyArray<string>
 }
 
-/** `multi` and `multiRead` for a session with this chroot. */
-export const operations = (chroot: string | undefined) => {
-  const read = (r: Protocol.JuteReader): ReadonlyArray<Op.OpResult> =>
-    Protocol.readMultiResponse(r).map((result) => toOpResult(result, chroot))
-  const write = (w: Protocol.JuteWriter, _serverPath: string, input: Transaction) => Protocol.writeMultiRequest(w, input.records)
-  const multi: Operation<Transaction, ReadonlyArray<Op.OpResult>> = {
-    name: "multi",
-    op: Protocol.OpCode.Multi,
-    write,
-    read,
-    // The header says OK even when the transaction failed: the codes are in the results.
-    failure: (results, input) => failure(results, input.paths)
-  }
-  const multiRead: Operation<Transaction, ReadonlyArray<Op.OpResult>> = { name: "multiRead", op: Protocol.OpCode.MultiRead, write, read }
-  return { multi, multiRead }
+const read = (r: Protocol.JuteReader, _: string, __: Transaction, session: Supervisor): ReadonlyArray<Op.OpResult> =>
+  Protocol.readMultiResponse(r).map((result) => toOpResult(result, session.chroot))
+
+const write = (w: Protocol.JuteWriter, _: string, input: Transaction) => Protocol.writeMultiRequest(w, input.records)
+
+/** A transaction: all ops or none. */
+export const MULTI: Operation<Transaction, ReadonlyArray<Op.OpResult>> = {
+  name: "multi",
+  op: Protocol.OpCode.Multi,
+  write,
+  read,
+  // The header says OK even when the transaction failed: the codes are in the results.
+  failure: (results, input) => failure(results, input.paths)
+}
+
+/** Read ops in one round trip, each with its own outcome. */
+export const MULTI_READ: Operation<Transaction, ReadonlyArray<Op.OpResult>> = {
+  name: "multiRead",
+  op: Protocol.OpCode.MultiRead,
+  write,
+  read
 }
 
 /** The error of a failed transaction: the failing op's code and path, with every op's result. */

@@ -35,11 +35,11 @@ export interface Operation<I, A> {
   /** Whether the path may end in a sequence suffix (sequential create modes). */
   readonly sequential?: ((input: I) => boolean) | undefined
   /** Writes the request record; `serverPath` is the path as the server knows it. */
-  readonly write: (w: JuteWriter, serverPath: string, input: I) => void
-  /** Reads a successful reply. */
-  readonly read: (r: JuteReader, serverPath: string, input: I) => A
+  readonly write: (w: JuteWriter, serverPath: string, input: I, session: Supervisor) => void
+  /** Reads a successful reply (`session` for its chroot and watch manager). */
+  readonly read: (r: JuteReader, serverPath: string, input: I, session: Supervisor) => A
   /** A server error that is a result, not a failure (exists' NoNode): its value, else undefined. */
-  readonly recover?: ((code: number, serverPath: string, input: I) => A | undefined) | undefined
+  readonly recover?: ((code: number, serverPath: string, input: I, session: Supervisor) => A | undefined) | undefined
   /** A reply that says OK but carries a failure (multi's per-op codes). */
   readonly failure?: ((value: A, input: I) => ZkError | undefined) | undefined
 }
@@ -66,13 +66,15 @@ class Pending<I, A> implements Call {
   private readonly serverPath: string
   private readonly input: I
   private readonly resume: (exit: Exit.Exit<A, ZkError>) => void
+  private readonly session: Supervisor
   constructor(
     op: number,
     operation: Operation<I, A>,
     path: string | undefined,
     serverPath: string,
     input: I,
-    resume: (exit: Exit.Exit<A, ZkError>) => void
+    resume: (exit: Exit.Exit<A, ZkError>) => void,
+    session: Supervisor
   ) {
     this.op = op
     this.operation = operation
@@ -80,20 +82,21 @@ class Pending<I, A> implements Call {
     this.serverPath = serverPath
     this.input = input
     this.resume = resume
+    this.session = session
   }
 
   write(w: JuteWriter): void {
-    this.operation.write(w, this.serverPath, this.input)
+    this.operation.write(w, this.serverPath, this.input, this.session)
   }
 
   reply(err: number, r: JuteReader | undefined): void {
     const operation = this.operation
     if (err === 0 && r !== undefined) {
-      const value = operation.read(r, this.serverPath, this.input)
+      const value = operation.read(r, this.serverPath, this.input, this.session)
       const failure = operation.failure?.(value, this.input)
       return this.resume(failure === undefined ? Exit.succeed(value) : Exit.fail(failure))
     }
-    const recovered = operation.recover?.(err, this.serverPath, this.input)
+    const recovered = operation.recover?.(err, this.serverPath, this.input, this.session)
     this.resume(recovered === undefined ? Exit.fail(fromCode(err, operation.name, this.path)) : Exit.succeed(recovered))
   }
 
@@ -122,7 +125,7 @@ export const make = (supervisor: Supervisor, instrument: Instrument | undefined)
   if (invalid !== undefined) return Effect.fail(invalid)
   const op = typeof operation.op === "number" ? operation.op : operation.op(input)
   const effect = Effect.callback<A, ZkError>((resume) => {
-    supervisor.submit(new Pending(op, operation, path, serverPath, input, resume))
+    supervisor.submit(new Pending(op, operation, path, serverPath, input, resume, supervisor))
   })
   return instrument === undefined ? effect : instrument(operation.name, path, effect)
 }

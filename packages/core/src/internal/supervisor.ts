@@ -475,28 +475,30 @@ export class SupervisorImpl implements Supervisor {
    * ask every other server `isro`, with a backoff from 250 ms to 5 s, and move to the first
    * that answers `rw`.
    */
-  private readonly seekReadWrite: Effect.Effect<void> = Effect.gen({ self: this }, function*() {
-    let interval = 250
-    for (;;) {
-      yield* Effect.sleep(Duration.millis(interval))
-      const conn = this.conn
-      if (this.state !== "ConnectedReadOnly" || conn === undefined) {
-        interval = 250
-        continue
-      }
-      interval = Math.min(interval * 2, 5000)
-      for (let i = 0; i < this.hosts.length; i++) {
-        const host = this.hosts[i]!
-        const address = ConnectString.formatHost(host)
-        if (address === conn.address) continue
-        if ((yield* this.isReadWrite(host)) && this.conn === conn) {
-          this.hostIndex = i
-          conn.close(`a read-write server is available at ${address}`)
-          break
+  private seekReadWrite(): Effect.Effect<void> {
+    return Effect.gen({ self: this }, function*() {
+      let interval = 250
+      for (;;) {
+        yield* Effect.sleep(Duration.millis(interval))
+        const conn = this.conn
+        if (this.state !== "ConnectedReadOnly" || conn === undefined) {
+          interval = 250
+          continue
+        }
+        interval = Math.min(interval * 2, 5000)
+        for (let i = 0; i < this.hosts.length; i++) {
+          const host = this.hosts[i]!
+          const address = ConnectString.formatHost(host)
+          if (address === conn.address) continue
+          if ((yield* this.isReadWrite(host)) && this.conn === conn) {
+            this.hostIndex = i
+            conn.close(`a read-write server is available at ${address}`)
+            break
+          }
         }
       }
-    }
-  })
+    })
+  }
 
   /** The `isro` four-letter word: "rw" from a server in the quorum. */
   private isReadWrite(host: HostPort): Effect.Effect<boolean> {
@@ -615,7 +617,7 @@ export class SupervisorImpl implements Supervisor {
   start(scope: Scope.Scope): Effect.Effect<void, ZkError> {
     return Effect.gen({ self: this }, function*() {
       const fibers = [yield* Effect.forkIn(this.reconnectLoop, scope), yield* Effect.forkIn(this.timers, scope)]
-      if (this.options.canBeReadOnly) fibers.push(yield* Effect.forkIn(this.seekReadWrite, scope))
+      if (this.options.canBeReadOnly) fibers.push(yield* Effect.forkIn(this.seekReadWrite(), scope))
       yield* Scope.addFinalizer(scope, Effect.andThen(this.close, Fiber.interruptAll(fibers)))
       const hosts = ConnectString.format(this.hosts)
       yield* Deferred.await(this.firstConnect).pipe(
