@@ -176,4 +176,8 @@ export const shuffle = <A>(items: ReadonlyArray<A>, random: () => number): Array
  * @since 0.1.0
  * @category ordering
  */
-export const shuffled = <A>(items: ReadonlyArray<A>): Effect.Effect<Array<A>> => Random.shuffle(items)
+export const shuffled = <A>(items: ReadonlyArray<A>): Effect.Effect<Array<A>> =>
+  Effect.gen(function*() {
+    const random = yield* Random.Random
+    return shuffle(items, () => random.nextDoubleUnsafe())
+  })
