@@ -13,6 +13,13 @@ import type * as Acl from "./Acl.ts"
 import type { Stat } from "./Stat.ts"
 import { DecodeFailure, JuteReader, JuteWriter } from "./internal/jute.ts"
 
+/**
+ * The jute reader and writer every record codec here works on: a reader over one frame's bytes
+ * and a growable writer that frames requests in place.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export { JuteReader, JuteWriter }
 
 /**

@@ -62,7 +62,7 @@ export const isTerminal = (state: SessionState): boolean =>
  * Session.hexId(0x1000a2b3c4d0000n) // "0x1000a2b3c4d0000"
  *
  * @since 0.1.0
- * @category formatting
+ * @category encoding
  */
 export const hexId = (sessionId: bigint): string => `0x${sessionId.toString(16)}`
 

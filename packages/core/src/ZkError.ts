@@ -127,7 +127,7 @@ for (const name of Object.keys(texts)) {
  * known fall back to `unknown error <code>`.
  *
  * @since 0.1.0
- * @category getters
+ * @category decoding
  */
 export const codeText = (code: number): string => {
   const name = nameByCode.get(code)

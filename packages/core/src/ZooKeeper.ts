@@ -197,6 +197,17 @@ export interface ZooKeeperService {
     data?: Data,
     options?: CreateOptions
   ) => Effect.Effect<{ readonly path: string; readonly stat: Stat }, ZkError>
+  /**
+   * Deletes a node. With `version`, only if the node is still at that version (an optimistic
+   * lock: `BadVersion` otherwise); a node with children fails with `NotEmpty`, a missing one
+   * with `NoNode`.
+   *
+   * @example
+   * ```ts
+   * const { stat } = yield* zk.get("/job")
+   * yield* zk.delete("/job", { version: stat.version }) // BadVersion if someone changed it
+   * ```
+   */
   readonly delete: (path: string, options?: VersionOptions) => Effect.Effect<void, ZkError>
   /** The node's Stat, or `None` when it does not exist. */
   readonly exists: (path: string) => Effect.Effect<Option.Option<Stat>, ZkError>
@@ -207,11 +218,32 @@ export interface ZooKeeperService {
   readonly existsW: (
     path: string
   ) => Effect.Effect<{ readonly stat: Option.Option<Stat>; readonly watch: Stream.Stream<WatchEvent, ZkError> }, ZkError>
+  /**
+   * The node's data and Stat; `NoNode` when it does not exist. The Stat's `version` is what
+   * `set` and `delete` take to change the node only if nobody else did meanwhile.
+   *
+   * @example
+   * ```ts
+   * const { data, stat } = yield* zk.get("/config")
+   * const text = new TextDecoder().decode(data)
+   * ```
+   */
   readonly get: (path: string) => Effect.Effect<NodeData, ZkError>
   /** Like `get`, plus a watch that fires NodeDataChanged or NodeDeleted. */
   readonly getW: (
     path: string
   ) => Effect.Effect<NodeData & { readonly watch: Stream.Stream<WatchEvent, ZkError> }, ZkError>
+  /**
+   * Replaces the node's data and returns its new Stat. With `version`, only if the node is
+   * still at that version (`BadVersion` otherwise), so a read-modify-write cannot lose a
+   * concurrent update; see also `retryChange`.
+   *
+   * @example
+   * ```ts
+   * const { stat } = yield* zk.get("/counter")
+   * yield* zk.set("/counter", "42", { version: stat.version })
+   * ```
+   */
   readonly set: (path: string, data: Data, options?: VersionOptions) => Effect.Effect<Stat, ZkError>
   /** Child names (unordered, as the server keeps them) and the parent's Stat. */
   readonly children: (
@@ -226,6 +258,16 @@ export interface ZooKeeperService {
     },
     ZkError
   >
+  /**
+   * The node's ACL and Stat. The Stat's `aversion` is the version `setAcl` compares, so an
+   * ACL change can be made conditional on nobody else having changed it.
+   *
+   * @example
+   * ```ts
+   * const { acl, stat } = yield* zk.getAcl("/secrets")
+   * yield* zk.setAcl("/secrets", [...acl, ...Acl.digest("bob", "pw", Acl.Perms.Read)], { version: stat.aversion })
+   * ```
+   */
   readonly getAcl: (path: string) => Effect.Effect<{ readonly acl: ReadonlyArray<Acl.Acl>; readonly stat: Stat }, ZkError>
   /** Replaces the ACL; `version` is compared with the node's aversion. */
   readonly setAcl: (path: string, acl: ReadonlyArray<Acl.Acl>, options?: VersionOptions) => Effect.Effect<Stat, ZkError>
@@ -298,7 +340,26 @@ export interface ZooKeeperService {
   readonly pendingWatches: Effect.Effect<number>
   /** State changes from the moment of subscription; ends after a terminal state. */
   readonly sessionEvents: Stream.Stream<SessionEvent>
+  /**
+   * The session's state right now (see `SessionState`): to decide whether to wait, e.g. in a
+   * health check. To react to changes, follow `sessionEvents` instead of polling this.
+   *
+   * @example
+   * ```ts
+   * const healthy = (yield* zk.state) === "Connected"
+   * ```
+   */
   readonly state: Effect.Effect<SessionState>
+  /**
+   * The session's id and password: pass it as `session` to another layer (in this or another
+   * process, via `ClientId.toJson`) to take the same session over, ephemeral nodes and all.
+   *
+   * @example
+   * ```ts
+   * const id = yield* zk.clientId
+   * yield* Effect.log(`session ${id.hex}`)
+   * ```
+   */
   readonly clientId: Effect.Effect<ClientId>
   /** The session timeout the server granted, in milliseconds. */
   readonly sessionTimeout: Effect.Effect<number>
