@@ -24,7 +24,9 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import { identity } from "effect/Function"
 import * as Option from "effect/Option"
+import * as Pipeable from "effect/Pipeable"
 import * as Queue from "effect/Queue"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
@@ -502,19 +504,37 @@ const watcherType: Record<WatchKind, number> = {
 const outcomeStream = (outcome: Outcome): Watch =>
   outcome._tag === "Fired" ? Stream.succeed(outcome.event) : outcome._tag === "Removed" ? Stream.empty : Stream.fail(outcome.error)
 
+const variance: Stream.VarianceStruct<WatchEvent, ZkError, never> = { _A: identity, _E: identity, _R: identity }
+
 /**
- * A one-shot watch as a Stream. Built lazily: until someone runs it, a held watch costs only
- * its table entry. An interrupted consumer forgets the watch, so pendingWatches counts only
- * live ones.
+ * A one-shot watch as a Stream. Its channel is built only when someone runs it: until then a
+ * held watch costs this object and its table entry, no effect or channel. An interrupted
+ * consumer forgets the watch, so pendingWatches counts only live ones.
  */
-const oneShotStream = (watches: WatchManager, listener: OneShot): Watch =>
-  Stream.unwrap(Effect.callback<Watch>((resume) => {
-    const settled = (outcome: Outcome) => resume(Effect.succeed(outcomeStream(outcome)))
-    listener.await(settled)
-    return Effect.sync(() => {
-      if (listener.cancel(settled)) watches.forget(listener)
-    })
-  }))
+class OneShotStream extends Pipeable.Class implements Watch {
+  private readonly watches: WatchManager
+  private readonly listener: OneShot
+  constructor(watches: WatchManager, listener: OneShot) {
+    super()
+    this.watches = watches
+    this.listener = listener
+  }
+
+  get [Stream.TypeId](): Stream.VarianceStruct<WatchEvent, ZkError, never> {
+    return variance
+  }
+
+  get channel(): Watch["channel"] {
+    const { listener, watches } = this
+    return Stream.unwrap(Effect.callback<Watch>((resume) => {
+      const settled = (outcome: Outcome) => resume(Effect.succeed(outcomeStream(outcome)))
+      listener.await(settled)
+      return Effect.sync(() => {
+        if (listener.cancel(settled)) watches.forget(listener)
+      })
+    })).channel
+  }
+}
 
 // -- Records and replies: one Operation per request kind ----------------------------------------
 
@@ -523,7 +543,7 @@ const clientPath = (session: Supervisor.Supervisor, serverPath: string): string 
 
 /** Registers the one-shot watch a read left and returns it as a Stream. */
 const watch = (session: Supervisor.Supervisor, table: WatchTable, serverPath: string): Watch =>
-  oneShotStream(session.watches, session.watches.afterRead(table, serverPath))
+  new OneShotStream(session.watches, session.watches.afterRead(table, serverPath))
 
 
 const writePlain = (w: Protocol.JuteWriter, serverPath: string) => Protocol.writePathWatch(w, serverPath, false)
