@@ -16,7 +16,6 @@
  *
  * @since 0.1.0
  */
-import * as Schema from "effect/Schema"
 import type { Acl } from "./Acl.ts"
 import type { CreateMode } from "./CreateMode.ts"
 import * as Utf8 from "./internal/utf8.ts"
@@ -118,20 +117,6 @@ export const get = (path: string): ReadOp => ({ _tag: "Get", path })
  */
 export const children = (path: string): ReadOp => ({ _tag: "Children", path })
 
-const StatSchema = Schema.Struct({
-  czxid: Schema.BigInt,
-  mzxid: Schema.BigInt,
-  ctime: Schema.BigInt,
-  mtime: Schema.BigInt,
-  version: Schema.Number,
-  cversion: Schema.Number,
-  aversion: Schema.Number,
-  ephemeralOwner: Schema.BigInt,
-  dataLength: Schema.Number,
-  numChildren: Schema.Number,
-  pzxid: Schema.BigInt
-})
-
 /**
  * The outcome of one op, in order. In a failed `multi`, every entry is an `Error`: 0 (`Ok`) for
  * the ops before the failing one, its code at it, and -2 (`RuntimeInconsistency`) after it.
@@ -139,20 +124,4 @@ const StatSchema = Schema.Struct({
  * @since 0.1.0
  * @category schemas
  */
-export const OpResult = Schema.Union([
-  Schema.TaggedStruct("Create", { path: Schema.String }),
-  Schema.TaggedStruct("Delete", {}),
-  Schema.TaggedStruct("Set", { stat: StatSchema }),
-  Schema.TaggedStruct("Check", {}),
-  Schema.TaggedStruct("Get", { data: Schema.Uint8Array, stat: StatSchema }),
-  Schema.TaggedStruct("Children", { children: Schema.Array(Schema.String) }),
-  Schema.TaggedStruct("Error", { code: Schema.Number })
-])
-
-/**
- * One op's outcome.
- *
- * @since 0.1.0
- * @category models
- */
-export type OpResult = typeof OpResult.Type
+export { OpResult } from "./internal/opResult.ts"

@@ -55,6 +55,18 @@ export const isTerminal = (state: SessionState): boolean =>
   state === "Expired" || state === "AuthFailed" || state === "Closed"
 
 /**
+ * A session id in ZooKeeper's own notation (as its logs and four-letter words print it), for
+ * log lines and error details.
+ *
+ * @example
+ * Session.hexId(0x1000a2b3c4d0000n) // "0x1000a2b3c4d0000"
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const hexId = (sessionId: bigint): string => `0x${sessionId.toString(16)}`
+
+/**
  * The identity of a session: its id and the password the server issued. Passing it as
  * `{ session: clientId }` to a new layer re-attaches to the same session (gozk's Redial), as
  * long as it has not expired. It round-trips through JSON, so another process can take over:
@@ -75,7 +87,7 @@ export class ClientId extends Schema.Class<ClientId>("@effect-zk/core/ClientId")
 }) {
   /** The session id in ZooKeeper's own notation, e.g. `0x1000a2b3c4d0000`. */
   get hex(): string {
-    return `0x${this.sessionId.toString(16)}`
+    return hexId(this.sessionId)
   }
 
   /** JSON text for this id (sessionId as a decimal string, password as base64). */

@@ -83,8 +83,23 @@ export const isValid = (path: string, options?: ValidateOptions): boolean =>
  * @category validation
  */
 export const check = (op: string, path: string, options?: ValidateOptions): Effect.Effect<string, BadArguments> => {
+  const error = checkError(op, path, options)
+  return error === undefined ? Effect.succeed(path) : Effect.fail(error)
+}
+
+/**
+ * The error {@link check} fails with, or `undefined` for a valid path: for code that must not
+ * build an Effect per call (the client checks every path this way before sending).
+ *
+ * @example
+ * ZNodePath.checkError("get", "a")?.detail // 'path must start with "/"'
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const checkError = (op: string, path: string, options?: ValidateOptions): BadArguments | undefined => {
   const detail = validationError(path, options)
-  return detail === undefined ? Effect.succeed(path) : Effect.fail(new BadArguments({ op, path, detail }))
+  return detail === undefined ? undefined : new BadArguments({ op, path, detail })
 }
 
 const hasChroot = (chroot: string | undefined): chroot is string =>
@@ -99,7 +114,7 @@ const hasChroot = (chroot: string | undefined): chroot is string =>
  * prependChroot("/app", "/x") // "/app/x"
  *
  * @since 0.1.0
- * @category chroot
+ * @category combinators
  */
 export const prependChroot = (chroot: string | undefined, path: string): string => {
   if (!hasChroot(chroot)) return path
@@ -116,7 +131,7 @@ export const prependChroot = (chroot: string | undefined, path: string): string 
  * stripChroot("/app", "/app2") // "/app2"
  *
  * @since 0.1.0
- * @category chroot
+ * @category combinators
  */
 export const stripChroot = (chroot: string | undefined, serverPath: string): string => {
   if (!hasChroot(chroot)) return serverPath
@@ -132,7 +147,7 @@ export const stripChroot = (chroot: string | undefined, serverPath: string): str
  * parent.
  *
  * @since 0.1.0
- * @category names
+ * @category combinators
  */
 export const parent = (path: string): string => {
   const i = path.lastIndexOf("/")
@@ -143,7 +158,7 @@ export const parent = (path: string): string => {
  * The last segment of a path: `basename("/a/b") === "b"`, `basename("/") === ""`.
  *
  * @since 0.1.0
- * @category names
+ * @category combinators
  */
 export const basename = (path: string): string => path.slice(path.lastIndexOf("/") + 1)
 
@@ -153,7 +168,7 @@ export const basename = (path: string): string => path.slice(path.lastIndexOf("/
  * `/queue/`, the prefix for a sequential create of unnamed children.
  *
  * @since 0.1.0
- * @category names
+ * @category combinators
  */
 export const join = (parentPath: string, child: string): string => {
   let end = parentPath.length
@@ -178,7 +193,7 @@ export const join = (parentPath: string, child: string): string => {
  * sequenceNumber("/queue/-000000005") // -5
  *
  * @since 0.1.0
- * @category names
+ * @category combinators
  */
 export const sequenceNumber = (name: string): number | undefined => {
   if (name.length < 10) return undefined

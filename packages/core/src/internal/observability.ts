@@ -17,9 +17,8 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Metric from "effect/Metric"
-import * as PubSub from "effect/PubSub"
 import type * as Scope from "effect/Scope"
-import type { SessionEvent } from "../Session.ts"
+import { hexId, type SessionEvent } from "../Session.ts"
 import type { ZkError } from "../ZkError.ts"
 
 /** Wraps one operation's effect. */
@@ -92,42 +91,41 @@ const failureTag = (exit: Exit.Exit<unknown, ZkError>): string => {
 
 /**
  * Logs every session change through Effect's logger (Disconnected as a warning, Expired and
- * AuthFailed as errors) and counts reconnects when metrics are on. Subscribes before it
- * returns, so no change after this point is missed; runs until the scope closes.
+ * AuthFailed as errors) and counts reconnects when metrics are on. Listens before it returns,
+ * so no change after this point is missed; stops when the scope closes. No fiber waits for
+ * events: each change runs its log line with the services of the caller.
  */
 export const logSessionEvents = (
-  events: PubSub.PubSub<SessionEvent>,
+  subscribe: (f: (event: SessionEvent) => void) => () => void,
   options: { readonly metrics: boolean }
 ): Effect.Effect<void, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const subscription = yield* PubSub.subscribe(events)
-    // The subscription starts after the first connection, so the next Connected after a
+    const services = yield* Effect.context<never>()
+    const run = Effect.runForkWith(services)
+    // Listening starts after the first connection, so the next Connected after a
     // Disconnected is a reconnect.
     let lost = false
-    const loop = Effect.gen(function*() {
-      for (;;) {
-        const event = yield* PubSub.take(subscription)
-        const annotations = { sessionId: `0x${event.sessionId.toString(16)}`, server: event.server ?? "" }
-        const message = `ZooKeeper session ${event.state}`
-        switch (event.state) {
-          case "Disconnected":
-            lost = true
-            yield* Effect.logWarning(message).pipe(Effect.annotateLogs(annotations))
-            break
-          case "Expired":
-          case "AuthFailed":
-            yield* Effect.logError(message).pipe(Effect.annotateLogs(annotations))
-            break
-          case "Connected":
-          case "ConnectedReadOnly":
-            if (lost && options.metrics) yield* Metric.update(reconnects, 1)
-            lost = false
-            yield* Effect.logInfo(message).pipe(Effect.annotateLogs(annotations))
-            break
-          default:
-            yield* Effect.logInfo(message).pipe(Effect.annotateLogs(annotations))
+    const log = (event: SessionEvent): Effect.Effect<void> => {
+      const message = `ZooKeeper session ${event.state}`
+      switch (event.state) {
+        case "Disconnected":
+          lost = true
+          return Effect.logWarning(message)
+        case "Expired":
+        case "AuthFailed":
+          return Effect.logError(message)
+        case "Connected":
+        case "ConnectedReadOnly": {
+          const reconnected = lost && options.metrics
+          lost = false
+          return reconnected ? Effect.andThen(Metric.update(reconnects, 1), Effect.logInfo(message)) : Effect.logInfo(message)
         }
+        default:
+          return Effect.logInfo(message)
       }
+    }
+    const unsubscribe = subscribe((event) => {
+      run(log(event).pipe(Effect.annotateLogs({ sessionId: hexId(event.sessionId), server: event.server ?? "" })))
     })
-    yield* Effect.forkScoped(loop)
+    yield* Effect.addFinalizer(() => Effect.sync(unsubscribe))
   })
