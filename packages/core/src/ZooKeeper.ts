@@ -47,7 +47,7 @@ import type { Stat } from "./Stat.ts"
 import type { Transport } from "./Transport.ts"
 import type { PersistentWatchEvent, WatchEvent, WatchOverflow } from "./WatchEvent.ts"
 import * as ZNodePath from "./ZNodePath.ts"
-import { BadArguments, ErrorCode, fromCode, type ZkError } from "./ZkError.ts"
+import { BadArguments, ErrorCode, fromCode, nameOf, type ZkError } from "./ZkError.ts"
 
 /**
  * Node data: bytes, or a string (sent as UTF-8).
@@ -133,8 +133,11 @@ export interface CreateOptions {
   readonly mode?: CreateMode | undefined
   /** Default `Acl.openUnsafe` (world:anyone, all permissions), as gozk's examples use. */
   readonly acl?: ReadonlyArray<Acl.Acl> | undefined
-  /** Milliseconds, for the TTL modes only (1 .. 2^40-1). */
-  readonly ttl?: number | undefined
+  /**
+   * For the TTL modes only: any `Duration.Input` ("60 seconds", a `Duration`, or milliseconds
+   * as a number), 1 ms .. 2^40-1 ms.
+   */
+  readonly ttl?: Duration.Input | undefined
 }
 
 /**
@@ -517,12 +520,13 @@ const makeService = (session: Session.Session, instrument: Observability.Instrum
     const mode = options?.mode ?? CreateMode.Persistent
     const bad = badPath(opName, path, CreateModes.isSequential(mode))
     if (bad !== undefined) return bad
-    const ttlError = CreateModes.ttlError(mode, options?.ttl)
+    const ttl = options?.ttl === undefined ? undefined : CreateModes.ttlMillis(options.ttl)
+    const ttlError = CreateModes.ttlError(mode, ttl)
     if (ttlError !== undefined) return new BadArguments({ op: opName, path, detail: ttlError })
     const acl = options?.acl ?? Acl.openUnsafe
     const aclError = Acl.validate(acl)
     if (aclError !== undefined) return fromCode(ErrorCode.InvalidACL, opName, path, aclError)
-    const record = { path: session.serverPath(path), data, acl, flags: CreateModes.flags(mode), ttl: BigInt(options?.ttl ?? 0) }
+    const record = { path: session.serverPath(path), data, acl, flags: CreateModes.flags(mode), ttl: BigInt(ttl ?? 0) }
     return { mode, record }
   }
 
@@ -717,25 +721,29 @@ const makeService = (session: Session.Session, instrument: Observability.Instrum
     }
   }
 
-  const toOpResult = (result: Protocol.MultiResult): Op.OpResult => {
+  /** One result, with the path of the op it answers (`path`, the op's own, for all but a create). */
+  const toOpResult = (result: Protocol.MultiResult, path: string): Op.OpResult => {
     switch (result.type) {
       case Protocol.OpCode.Create:
       case Protocol.OpCode.Create2:
         return { _tag: "Create", path: session.clientPath(result.path) }
       case Protocol.OpCode.Delete:
-        return { _tag: "Delete" }
+        return { _tag: "Delete", path }
       case Protocol.OpCode.Check:
-        return { _tag: "Check" }
+        return { _tag: "Check", path }
       case Protocol.OpCode.SetData:
-        return { _tag: "Set", stat: result.stat }
+        return { _tag: "Set", path, stat: result.stat }
       case Protocol.OpCode.GetData:
-        return { _tag: "Get", data: result.data ?? new Uint8Array(0), stat: result.stat }
+        return { _tag: "Get", path, data: result.data ?? new Uint8Array(0), stat: result.stat }
       case Protocol.OpCode.GetChildren:
-        return { _tag: "Children", children: result.children }
+        return { _tag: "Children", path, children: result.children }
       case Protocol.OpCode.Error:
-        return { _tag: "Error", code: result.err }
+        return { _tag: "Error", path, code: result.err, error: nameOf(result.err) }
     }
   }
+
+  const toOpResults = (results: ReadonlyArray<Protocol.MultiResult>, ops: ReadonlyArray<{ readonly path: string }>) =>
+    results.map((result, i) => toOpResult(result, ops[i]?.path ?? ""))
 
   const multi: ZooKeeperService["multi"] = (ops) => {
     if (ops.length === 0) return Effect.fail(new BadArguments({ op: "multi", detail: "a transaction needs at least one op" }))
@@ -752,7 +760,7 @@ const makeService = (session: Session.Session, instrument: Observability.Instrum
       (w) => Protocol.writeMultiRequest(w, encoded),
       (err, r) => {
         if (err !== 0 || r === undefined) return Exit.fail(fromCode(err, "multi"))
-        const results = Protocol.readMultiResponse(r).map(toOpResult)
+        const results = toOpResults(Protocol.readMultiResponse(r), ops)
         // The header says OK even when the transaction failed: the codes are in the results.
         for (let i = 0; i < results.length; i++) {
           const result = results[i]!
@@ -779,7 +787,7 @@ const makeService = (session: Session.Session, instrument: Observability.Instrum
       "multiRead",
       undefined,
       (w) => Protocol.writeMultiRequest(w, encoded),
-      decoded("multiRead", undefined, (r) => Protocol.readMultiResponse(r).map(toOpResult))
+      decoded("multiRead", undefined, (r) => toOpResults(Protocol.readMultiResponse(r), ops))
     )
   }
 
