@@ -140,10 +140,9 @@ export interface ZooKeeperConfig {
   readonly createChroot?: boolean | undefined
   /**
    * The level of the session's routine log lines (`ZooKeeper session Connected`, `Closed`,
-   * ...); `Disconnected` is logged at `Warn` and `Expired`/`AuthFailed` at `Error` whatever
-   * this level, unless it is `"None"`.
-   * `"None"` logs nothing, so a command-line tool stays quiet without raising the whole
-   * application's `MinimumLogLevel`. Default `"Info"`.
+   * ...). `Disconnected` is logged at `Warn` and `Expired`/`AuthFailed` at `Error` whatever
+   * this level is. `"None"` logs nothing at all, so a command-line tool stays quiet without
+   * raising the whole application's `MinimumLogLevel`. Default `"Info"`.
    *
    * @example
    * ```ts
