@@ -7,7 +7,7 @@
 import { assert, layer } from "@effect/vitest"
 import { ClientId, CreateMode, JsonData, Op, ZNodePath } from "@effect-zk/core"
 import { FaultProxy, NodeZooKeeper } from "@effect-zk/node"
-import { ZooKeeperServer } from "@effect-zk/server"
+import { FourLetterWord, ZooKeeperServer } from "@effect-zk/server"
 import { Console, DateTime, LogLevel, Duration, Effect, Exit, Fiber, Formatter, Logger, Option, References, Schema, Scope } from "effect"
 import * as Util from "node:util"
 import { chrootOf, client, connectTo, eventually, newChroot, record, sandbox } from "./utils/TestZooKeeper.ts"
@@ -207,6 +207,30 @@ layer(ZooKeeperServer.layer(), { timeout: "60 seconds", excludeTestServices: tru
       ])
       assert.strictEqual(kids[249]?.stat.dataLength, 4)
       assert.deepStrictEqual(yield* zk.childrenData("/config"), [])
+    }))
+
+  it.effect("childrenData leaves out a child deleted between the listing and the read", () =>
+    Effect.gen(function*() {
+      const servers = yield* sandbox
+      const server = yield* ZooKeeperServer.ZooKeeperServer
+      const proxy = yield* FaultProxy.make({ host: "127.0.0.1", port: server.port })
+      const zk = yield* connectTo(`${proxy.address}${chrootOf(servers)}`)
+      const observer = yield* connectTo(servers)
+      yield* observer.multi([Op.create("/p"), Op.create("/p/a", "A"), Op.create("/p/b", "B")])
+      const hex = (yield* zk.clientId).hex
+      yield* zk.exists("/p")
+      // The listing reaches the server and is answered; its reply is held until /p/b is gone.
+      yield* proxy.setMode("pause", "toClient")
+      const reading = yield* Effect.forkChild(zk.childrenData("/p"), { startImmediately: true })
+      const lastOp = Effect.map(
+        FourLetterWord.cons(server.port),
+        (connections) => connections.find((c) => Option.getOrUndefined(c.sessionId) === hex)?.fields.get("lop")
+      )
+      yield* eventually(Effect.map(lastOp, (op) => op !== undefined && op !== "EXIS" && op !== "PING"))
+      yield* observer.delete("/p/b")
+      yield* proxy.setMode("pass")
+      const kids = yield* Fiber.join(reading)
+      assert.deepStrictEqual(kids.map(({ name, data }) => [name, text(data)]), [["a", "A"]])
     }))
 
   it.effect("NodeZooKeeper.make: sessions as scoped values, two at once, closed with their scope", () =>
