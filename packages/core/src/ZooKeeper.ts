@@ -86,7 +86,12 @@ export interface ZooKeeperConfig {
   readonly connectTimeout?: Duration.Input | undefined
   /** An operation that gets no reply in time fails with `OperationTimeout`. Default: none. */
   readonly requestTimeout?: Duration.Input | undefined
-  /** Re-attach to this session (gozk's Redial) instead of opening a new one. */
+  /**
+   * Re-attach to this session (gozk's Redial) instead of opening a new one: a hand-over from a
+   * client that is gone. Two live clients with one ClientId take the session from each other
+   * on every connect, bouncing between Disconnected and Connected, their operations failing
+   * with ConnectionLoss (see `ClientId`).
+   */
   readonly session?: ClientId | undefined
   /** Accept a read-only server (state `ConnectedReadOnly`) when no read-write one answers. */
   readonly canBeReadOnly?: boolean | undefined
