@@ -304,7 +304,10 @@ export interface RetryChangeOptions {
  * @category models
  */
 export interface ZooKeeperService {
-  /** Creates a node; returns its path (with the sequence suffix for sequential modes). */
+  /**
+   * Creates a node; returns its path (with the sequence suffix for sequential modes, and the
+   * `_c_<uuid>-` prefix for `protected`). `parents: true` creates missing parents first.
+   */
   readonly create: (path: string, data?: Data, options?: CreateOptions) => Effect.Effect<string, ZkError>
   /** Creates a node; returns its path and Stat. */
   readonly create2: (
