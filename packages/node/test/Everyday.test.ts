@@ -44,6 +44,16 @@ const printedBy = <A, E, R>(loggers: ReadonlyArray<Logger.Logger<unknown, unknow
     return out
   })
 
+/** A client in a fresh chroot that talks through a FaultProxy, and an observer that does not. */
+const throughProxy = Effect.gen(function*() {
+  const servers = yield* sandbox
+  const server = yield* ZooKeeperServer.ZooKeeperServer
+  const proxy = yield* FaultProxy.make({ host: "127.0.0.1", port: server.port })
+  const zk = yield* connectTo(`${proxy.address}${chrootOf(servers)}`)
+  const observer = yield* connectTo(servers)
+  return { server, proxy, zk, observer }
+})
+
 layer(ZooKeeperServer.layer(), { timeout: "60 seconds", excludeTestServices: true })("everyday helpers", (it) => {
   it.effect("create with parents makes the missing ones (persistent or container); ensurePath is idempotent", () =>
     Effect.gen(function*() {
@@ -137,11 +147,7 @@ layer(ZooKeeperServer.layer(), { timeout: "60 seconds", excludeTestServices: tru
 
   it.effect("a protected sequential create whose reply is lost finds its node instead of making a second", () =>
     Effect.gen(function*() {
-      const servers = yield* sandbox
-      const server = yield* ZooKeeperServer.ZooKeeperServer
-      const proxy = yield* FaultProxy.make({ host: "127.0.0.1", port: server.port })
-      const zk = yield* connectTo(`${proxy.address}${chrootOf(servers)}`)
-      const observer = yield* connectTo(servers)
+      const { proxy, zk, observer } = yield* throughProxy
       yield* observer.ensurePath("/locks")
       // Requests reach the server, replies are held: the create is applied, its answer never comes.
       yield* proxy.setMode("pause", "toClient")
@@ -211,11 +217,7 @@ layer(ZooKeeperServer.layer(), { timeout: "60 seconds", excludeTestServices: tru
 
   it.effect("childrenData leaves out a child deleted between the listing and the read", () =>
     Effect.gen(function*() {
-      const servers = yield* sandbox
-      const server = yield* ZooKeeperServer.ZooKeeperServer
-      const proxy = yield* FaultProxy.make({ host: "127.0.0.1", port: server.port })
-      const zk = yield* connectTo(`${proxy.address}${chrootOf(servers)}`)
-      const observer = yield* connectTo(servers)
+      const { server, proxy, zk, observer } = yield* throughProxy
       yield* observer.multi([Op.create("/p"), Op.create("/p/a", "A"), Op.create("/p/b", "B")])
       const hex = (yield* zk.clientId).hex
       yield* zk.exists("/p")
