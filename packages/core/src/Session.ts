@@ -89,7 +89,8 @@ export interface ClientIdJson {
  *
  * Two live clients that share one ClientId fight over the session: each connect moves the
  * session to the newer connection and the server closes the older one, so both keep bouncing
- * between `Disconnected` and `Connected`, and their operations fail with `ConnectionLoss`.
+ * between `Disconnected` and `Connected`, and their operations fail with `ConnectionLoss` (or
+ * `SessionMoved`, for a request caught on the connection the session just left).
  * Re-attach only after the first client is gone without `close` (e.g. its process died), as a
  * hand-over, never to share a session.
  *

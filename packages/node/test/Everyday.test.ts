@@ -91,12 +91,12 @@ layer(ZooKeeperServer.layer(), { timeout: "60 seconds", excludeTestServices: tru
         yield* zk.multi(Array.from({ length: 30 }, (_, j) => Op.create(j === 0 ? `/t/n${i}` : `/t/n${i}/c${j}`)))
       }
       assert.strictEqual(yield* zk.getAllChildrenNumber("/t"), 601)
-      // A writer that adds up to 300 children as fast as it can, until the parent is gone. (A
+      // A writer that adds up to 100 children as fast as it can, until the parent is gone. (A
       // writer that never stops would win every round; the delete then gives up with NotEmpty.)
       let written = 0
       const writing = yield* Effect.forkChild(
         Effect.gen(function*() {
-          for (; written < 300; written++) yield* writer.create("/t/a/w-", "", { mode: CreateMode.PersistentSequential })
+          for (; written < 100; written++) yield* writer.create("/t/a/w-", "", { mode: CreateMode.PersistentSequential })
           return "done"
         }).pipe(Effect.catchTag("NoNode", () => Effect.succeed("parent gone"))),
         { startImmediately: true }
@@ -316,15 +316,17 @@ layer(ZooKeeperServer.layer(), { timeout: "60 seconds", excludeTestServices: tru
       yield* eventually(
         Effect.gen(function*() {
           for (const zk of [first, second]) {
-            const exit = yield* Effect.exit(zk.exists("/"))
-            if (Exit.isFailure(exit)) failures.add(String(exit.cause))
+            const error = yield* Effect.flip(zk.exists("/")).pipe(Effect.option)
+            if (Option.isSome(error)) failures.add(error.value._tag)
           }
           const states = events.map((e) => e.state)
-          return failures.size > 0 && states.includes("Disconnected") && states.lastIndexOf("Connected") > states.indexOf("Disconnected")
+          return failures.has("ConnectionLoss") && states.includes("Disconnected") &&
+            states.lastIndexOf("Connected") > states.indexOf("Disconnected")
         }),
         "30 seconds"
       )
-      assert.isTrue([...failures].some((f) => f.includes("ConnectionLoss")), [...failures].join("\n"))
+      // A request caught on the connection the session just left may see SessionMoved instead.
+      for (const tag of failures) assert.include(["ConnectionLoss", "SessionMoved"], tag)
       yield* second.close
     }))
 
