@@ -5,10 +5,12 @@
  * @example
  * import { CreateMode } from "@effect-zk/core"
  * yield* zk.create("/lock/n-", "", { mode: CreateMode.EphemeralSequential })
- * yield* zk.create("/cache/x", "v", { mode: CreateMode.PersistentWithTtl, ttl: 60_000 })
+ * yield* zk.create("/cache/x", "v", { mode: CreateMode.PersistentWithTtl, ttl: "60 seconds" })
  *
  * @since 0.1.0
  */
+import * as Duration from "effect/Duration"
+import * as Option from "effect/Option"
 import { OpCode } from "./Protocol.ts"
 
 /**
@@ -143,4 +145,20 @@ export const ttlError = (mode: CreateMode, ttl: number | bigint | undefined): st
     ? ttl >= 1n && ttl <= BigInt(MaxTtl)
     : Number.isInteger(ttl) && ttl >= 1 && ttl <= MaxTtl
   return ok ? undefined : `ttl ${ttl} outside 1..${MaxTtl} ms`
+}
+
+/**
+ * A `ttl` option in milliseconds: any `Duration.Input` ("60 seconds", a `Duration`, or a
+ * number of milliseconds as before). An input that is no duration becomes `NaN`, which
+ * {@link ttlError} then reports, so the caller has one check for both.
+ *
+ * @example
+ * ttlMillis("1 minute") // 60000
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const ttlMillis = (ttl: Duration.Input): number => {
+  const d = Duration.fromInput(ttl)
+  return Option.isSome(d) && Duration.isFinite(d.value) ? Duration.toMillis(d.value) : Number.NaN
 }

@@ -11,6 +11,7 @@
 import * as Data from "effect/Data"
 import type * as Acl from "./Acl.ts"
 import type { Stat } from "./Stat.ts"
+import * as Stats from "./Stat.ts"
 import { DecodeFailure, JuteReader, JuteWriter } from "./internal/jute.ts"
 
 /**
@@ -423,19 +424,20 @@ export const writeMultiRequest = (w: JuteWriter, ops: ReadonlyArray<MultiOp>): v
 // whole frame's decoding in `decodeWith` to get a typed result.
 
 /** @since 0.1.0 @category decoding */
-export const readStat = (r: JuteReader): Stat => ({
-  czxid: r.long(),
-  mzxid: r.long(),
-  ctime: r.long(),
-  mtime: r.long(),
-  version: r.int(),
-  cversion: r.int(),
-  aversion: r.int(),
-  ephemeralOwner: r.long(),
-  dataLength: r.int(),
-  numChildren: r.int(),
-  pzxid: r.long()
-})
+export const readStat = (r: JuteReader): Stat =>
+  Stats.make({
+    czxid: r.long(),
+    mzxid: r.long(),
+    ctime: r.long(),
+    mtime: r.long(),
+    version: r.int(),
+    cversion: r.int(),
+    aversion: r.int(),
+    ephemeralOwner: r.long(),
+    dataLength: r.int(),
+    numChildren: r.int(),
+    pzxid: r.long()
+  })
 
 /** @since 0.1.0 @category decoding */
 export const readId = (r: JuteReader): Id => ({ scheme: r.string(), id: r.string() })

@@ -203,3 +203,46 @@ export const sequenceNumber = (name: string): number | undefined => {
   // "-000000000" never comes from the server, but must not read as -0.
   return n === 0 ? 0 : n
 }
+
+/**
+ * The prefix of a protected node's name, as Curator's `withProtection` lays it out: `_c_`, a
+ * uuid, and `-` before the name the caller asked for. For `/a/lock-` the node is
+ * `/a/_c_<uuid>-lock-0000000007`, so Curator, kazoo (`_c_` too) and this client recognise
+ * each other's protected nodes.
+ *
+ * @example
+ * protectedPrefix("5f6c…") // "_c_5f6c…-"
+ *
+ * @since 0.1.0
+ * @category names
+ */
+export const protectedPrefix = (uuid: string): string => `_c_${uuid}-`
+
+const protectedName = /^_c_([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})-/
+
+/**
+ * The uuid of a protected node's name (or path), or `undefined` when it is not protected.
+ * Recipes use it to tell their own node among the children after a ConnectionLoss.
+ *
+ * @example
+ * protectedId("_c_0b5e7e1a-6a4e-4b8e-9a1f-3c2d1e0f9a8b-lock-0000000007") // "0b5e7e1a-6a4e-4b8e-9a1f-3c2d1e0f9a8b"
+ * protectedId("lock-0000000007") // undefined
+ *
+ * @since 0.1.0
+ * @category names
+ */
+export const protectedId = (nameOrPath: string): string | undefined => protectedName.exec(basename(nameOrPath))?.[1]
+
+/**
+ * A node's name without the protection prefix: `lock-0000000007` for
+ * `_c_<uuid>-lock-0000000007`; other names are returned unchanged. Sorting recipes' children
+ * by sequence works on either form.
+ *
+ * @since 0.1.0
+ * @category names
+ */
+export const unprotectedName = (nameOrPath: string): string => {
+  const name = basename(nameOrPath)
+  const match = protectedName.exec(name)
+  return match === null ? name : name.slice(match[0].length)
+}

@@ -518,6 +518,19 @@ export const fromCode: {
 }
 
 /**
+ * The `_tag` of the error a code stands for, `"Ok"` for 0: the name `fromCode` would give it
+ * (an unknown code maps to `SystemError` or `APIError`, as there).
+ *
+ * @example
+ * ZkError.nameOf(-101) // "NoNode"
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const nameOf = (code: number): ErrorName | "Ok" =>
+  code === ErrorCode.Ok ? "Ok" : nameByCode.get(code) ?? (code <= ErrorCode.APIError ? "APIError" : "SystemError")
+
+/**
  * Whether a value is one of the ZooKeeper error classes.
  *
  * @since 0.1.0

@@ -25,18 +25,23 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import { identity } from "effect/Function"
+import type * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Pipeable from "effect/Pipeable"
 import * as Queue from "effect/Queue"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Acl from "./Acl.ts"
 import * as ConnectString from "./ConnectString.ts"
 import * as CreateModes from "./CreateMode.ts"
 import type { CreateMode } from "./CreateMode.ts"
 import * as Create from "./internal/create.ts"
+import * as Everyday from "./internal/everyday.ts"
 import * as Multi from "./internal/multi.ts"
+import type { JsonDataError } from "./JsonData.ts"
 import * as Observability from "./internal/observability.ts"
 import * as Request from "./internal/request.ts"
 import type { Operation } from "./internal/request.ts"
@@ -85,7 +90,12 @@ export interface ZooKeeperConfig {
   readonly connectTimeout?: Duration.Input | undefined
   /** An operation that gets no reply in time fails with `OperationTimeout`. Default: none. */
   readonly requestTimeout?: Duration.Input | undefined
-  /** Re-attach to this session (gozk's Redial) instead of opening a new one. */
+  /**
+   * Re-attach to this session (gozk's Redial) instead of opening a new one: a hand-over from a
+   * client that is gone. Two live clients with one ClientId take the session from each other
+   * on every connect, bouncing between Disconnected and Connected, their operations failing
+   * with ConnectionLoss (see `ClientId`).
+   */
   readonly session?: ClientId | undefined
   /** Accept a read-only server (state `ConnectedReadOnly`) when no read-write one answers. */
   readonly canBeReadOnly?: boolean | undefined
@@ -124,6 +134,32 @@ export interface ZooKeeperConfig {
    * default. Session changes are logged through Effect's logger either way.
    */
   readonly metrics?: boolean | undefined
+  /**
+   * Create the connect string's chroot (and its parents) on connect when it is missing, as
+   * Curator's namespaces do: through a short-lived session of its own outside the chroot,
+   * before this session is opened, so the service is never handed out over a missing chroot.
+   * Default false: a missing chroot makes creates fail with NoNode, whose message then says
+   * that the chroot is missing.
+   *
+   * @example
+   * ```ts
+   * NodeZooKeeper.layer({ servers: "127.0.0.1:2181/app", createChroot: true })
+   * ```
+   */
+  readonly createChroot?: boolean | undefined
+  /**
+   * The level of the session's routine log lines (`ZooKeeper session Connected`, `Closed`,
+   * ...). `Disconnected` is logged at `Warn` and `Expired`/`AuthFailed` at `Error` whatever
+   * this level is. `"None"` logs nothing at all, so a command-line tool stays quiet without
+   * raising the whole application's `MinimumLogLevel`. Default `"Info"`.
+   *
+   * @example
+   * ```ts
+   * NodeZooKeeper.layer({ servers, logLevel: "Debug" })  // routine lines only at Debug
+   * NodeZooKeeper.layer({ servers, logLevel: "None" })   // silent
+   * ```
+   */
+  readonly logLevel?: LogLevel.Severity | "None" | undefined
 }
 
 /**
@@ -137,8 +173,89 @@ export interface CreateOptions {
   readonly mode?: CreateMode | undefined
   /** Default `Acl.openUnsafe` (world:anyone, all permissions), as gozk's examples use. */
   readonly acl?: ReadonlyArray<Acl.Acl> | undefined
-  /** Milliseconds, for the TTL modes only (1 .. 2^40-1). */
-  readonly ttl?: number | undefined
+  /**
+   * For the TTL modes only: any `Duration.Input` ("60 seconds", a `Duration`, or milliseconds
+   * as a number), 1 ms .. 2^40-1 ms.
+   */
+  readonly ttl?: Duration.Input | undefined
+  /**
+   * Create missing parents first (Curator's `creatingParentsIfNeeded`, kazoo's `makepath`),
+   * empty, with the default ACL, as `parentMode`. A parent that someone else creates meanwhile
+   * is fine. Default false: a missing parent fails with NoNode.
+   *
+   * @example
+   * ```ts
+   * yield* zk.create("/app/jobs/j1", "data", { parents: true })
+   * ```
+   */
+  readonly parents?: boolean | undefined
+  /**
+   * What the parents made by `parents: true` are: `"persistent"` (default), or `"container"`,
+   * which the server deletes once their last child is gone.
+   */
+  readonly parentMode?: "persistent" | "container" | undefined
+  /**
+   * Curator's protection, for sequential and ephemeral modes (any other mode is
+   * `BadArguments`): the node's name gets the prefix `_c_<uuid>-` (for `/a/lock-` the node is
+   * `/a/_c_<uuid>-lock-0000000007`). After a ConnectionLoss (or a request timeout), which
+   * leaves open whether the create was applied, the client lists the parent and returns the
+   * node with its uuid if there is one, and only otherwise creates again: exactly one node, and
+   * the returned path is it. `ZNodePath.protectedId` reads the uuid back.
+   *
+   * @example
+   * ```ts
+   * const me = yield* zk.create("/locks/lock-", "", { mode: CreateMode.EphemeralSequential, protected: true })
+   * ```
+   */
+  readonly protected?: boolean | undefined
+}
+
+/**
+ * Options of `delete`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DeleteOptions extends VersionOptions {
+  /**
+   * Delete the whole subtree: children first, deepest first, in `multi` batches, then the node
+   * (at `version`). Correct while other sessions write into the subtree: a child added
+   * meanwhile (NotEmpty) makes it list again, a node someone else deleted (NoNode) is skipped;
+   * it gives up with NotEmpty after about 20 rounds of that. A node missing from the start
+   * fails with NoNode, as a plain delete does. `/` is refused (`BadArguments`).
+   *
+   * @example
+   * ```ts
+   * yield* zk.delete("/app/jobs", { recursive: true })
+   * ```
+   */
+  readonly recursive?: boolean | undefined
+}
+
+/**
+ * Options of `ensurePath`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface EnsurePathOptions {
+  /** What the nodes it creates are: `"persistent"` (default) or `"container"`. */
+  readonly mode?: "persistent" | "container" | undefined
+}
+
+/**
+ * One child with its data, as `childrenData` returns it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ChildData {
+  /** The child's name (last segment). */
+  readonly name: string
+  /** The child's full path (client side, without the chroot). */
+  readonly path: string
+  readonly data: Uint8Array
+  readonly stat: Stat
 }
 
 /**
@@ -191,7 +308,10 @@ export interface RetryChangeOptions {
  * @category models
  */
 export interface ZooKeeperService {
-  /** Creates a node; returns its path (with the sequence suffix for sequential modes). */
+  /**
+   * Creates a node; returns its path (with the sequence suffix for sequential modes, and the
+   * `_c_<uuid>-` prefix for `protected`). `parents: true` creates missing parents first.
+   */
   readonly create: (path: string, data?: Data, options?: CreateOptions) => Effect.Effect<string, ZkError>
   /** Creates a node; returns its path and Stat. */
   readonly create2: (
@@ -202,15 +322,27 @@ export interface ZooKeeperService {
   /**
    * Deletes a node. With `version`, only if the node is still at that version (an optimistic
    * lock: `BadVersion` otherwise); a node with children fails with `NotEmpty`, a missing one
-   * with `NoNode`.
+   * with `NoNode`. With `recursive: true`, its whole subtree first (see `DeleteOptions`).
    *
    * @example
    * ```ts
    * const { stat } = yield* zk.get("/job")
    * yield* zk.delete("/job", { version: stat.version }) // BadVersion if someone changed it
+   * yield* zk.delete("/scratch", { recursive: true })
    * ```
    */
-  readonly delete: (path: string, options?: VersionOptions) => Effect.Effect<void, ZkError>
+  readonly delete: (path: string, options?: DeleteOptions) => Effect.Effect<void, ZkError>
+  /**
+   * Makes sure `path` exists: creates it and its missing ancestors (empty, default ACL),
+   * succeeds if they exist, also when another session creates them at the same moment
+   * (kazoo's `ensure_path`, Curator's `EnsureContainers`).
+   *
+   * @example
+   * ```ts
+   * yield* zk.ensurePath("/app/workers")   // idempotent
+   * ```
+   */
+  readonly ensurePath: (path: string, options?: EnsurePathOptions) => Effect.Effect<void, ZkError>
   /** The node's Stat, or `None` when it does not exist. */
   readonly exists: (path: string) => Effect.Effect<Option.Option<Stat>, ZkError>
   /**
@@ -247,10 +379,44 @@ export interface ZooKeeperService {
    * ```
    */
   readonly set: (path: string, data: Data, options?: VersionOptions) => Effect.Effect<Stat, ZkError>
+  /** The node's data as text (UTF-8). */
+  readonly getText: (path: string) => Effect.Effect<string, ZkError>
+  /**
+   * The node's data decoded as JSON with `schema` (Curator's ModeledFramework). Data that is
+   * not JSON, or does not match, fails with `JsonDataError` (not a `ZkError`: see there).
+   *
+   * @example
+   * ```ts
+   * const Config = Schema.Struct({ url: Schema.String })
+   * const config = yield* zk.getAs("/config", Config)
+   * ```
+   */
+  readonly getAs: <A, I>(path: string, schema: Schema.Codec<A, I>) => Effect.Effect<A, ZkError | JsonDataError>
+  /**
+   * Encodes `value` with `schema` and sets it as JSON text (at `version`, default any); returns
+   * the new Stat. A value that does not encode fails with `JsonDataError` before anything is sent.
+   */
+  readonly setAs: <A, I>(
+    path: string,
+    value: A,
+    schema: Schema.Codec<A, I>,
+    options?: VersionOptions
+  ) => Effect.Effect<Stat, ZkError | JsonDataError>
   /** Child names (unordered, as the server keeps them) and the parent's Stat. */
   readonly children: (
     path: string
   ) => Effect.Effect<{ readonly children: ReadonlyArray<string>; readonly stat: Stat }, ZkError>
+  /**
+   * The children with their data, sorted by name: the names, then their data in `multiRead`
+   * batches (one round trip per 100 children). A child deleted between the listing and the read
+   * is left out. Mind the size: each batch's reply must fit the server's `jute.maxbuffer`.
+   *
+   * @example
+   * ```ts
+   * for (const { name, data } of yield* zk.childrenData("/workers")) ...
+   * ```
+   */
+  readonly childrenData: (path: string) => Effect.Effect<ReadonlyArray<ChildData>, ZkError>
   /** Like `children`, plus a watch that fires NodeChildrenChanged or NodeDeleted. */
   readonly childrenW: (path: string) => Effect.Effect<
     {
@@ -280,11 +446,15 @@ export interface ZooKeeperService {
   /**
    * Applies write ops atomically. Succeeds with one result per op, in order; if any op fails,
    * nothing is applied and the effect fails with the first failing op's error (its `_tag`,
-   * e.g. `BadVersion`), whose `results` holds every op's outcome. An empty list is
+   * e.g. `BadVersion`), whose `results` holds every op's outcome (`Error` entries with the
+   * error's tag in `error`, e.g. `"BadVersion"`, `"Ok"` for the ops before it). An empty list is
    * `BadArguments` (nothing is sent).
    */
   readonly multi: (ops: ReadonlyArray<Op.Op>) => Effect.Effect<ReadonlyArray<Op.OpResult>, ZkError>
-  /** Runs read ops in one round trip; not atomic, each result is a value or an `Error` entry. */
+  /**
+   * Runs read ops in one round trip; not atomic, each result is a value or an `Error` entry,
+   * and each carries the `path` it answers.
+   */
   readonly multiRead: (ops: ReadonlyArray<Op.ReadOp>) => Effect.Effect<ReadonlyArray<Op.OpResult>, ZkError>
   /** This session's ephemeral nodes whose path starts with `prefix` (a plain string prefix; default all). */
   readonly getEphemerals: (prefix?: string) => Effect.Effect<ReadonlyArray<string>, ZkError>
@@ -453,8 +623,10 @@ const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => {
  * @since 0.1.0
  * @category constructors
  */
-export const make = Effect.fnUntraced(function*(config: ZooKeeperConfig) {
+export const make: (config: ZooKeeperConfig) => Effect.Effect<ZooKeeperService, ZkError, Transport | Scope.Scope> =
+  Effect.fnUntraced(function*(config: ZooKeeperConfig) {
   const { hosts, chroot } = yield* ConnectString.parse(config.servers)
+  if (config.createChroot === true && chroot !== undefined) yield* createChroot(config, chroot)
   const sessionTimeout = (yield* millis("sessionTimeout", config.sessionTimeout, DEFAULT_SESSION_TIMEOUT))!
   const connectTimeout = (yield* millis("connectTimeout", config.connectTimeout, DEFAULT_CONNECT_TIMEOUT))!
   const requestTimeout = yield* millis("requestTimeout", config.requestTimeout, undefined)
@@ -483,13 +655,24 @@ export const make = Effect.fnUntraced(function*(config: ZooKeeperConfig) {
       password: typeof config.sasl.password === "string" ? Redacted.make(config.sasl.password) : config.sasl.password
     }
   })
-  const observability = { tracing: config.tracing ?? false, metrics: config.metrics ?? false }
-  yield* Effect.logInfo(`ZooKeeper session ${session.state}`).pipe(
-    Effect.annotateLogs({ sessionId: session.clientId.hex, server: session.server ?? "" })
-  )
+  const logLevel = config.logLevel ?? "Info"
+  const observability = { tracing: config.tracing ?? false, metrics: config.metrics ?? false, logLevel }
+  yield* Observability.logSessionState(logLevel, { state: session.state, sessionId: session.clientId.sessionId, server: session.server })
   yield* Observability.logSessionEvents(session.subscribe, observability)
-  return makeService(session, Observability.makeInstrument(observability))
+  return Everyday.extend(makeService(session, Observability.makeInstrument(observability)), chroot)
 })
+
+/**
+ * Makes the connect string's chroot exist through a short-lived session outside it (the same
+ * hosts, credentials and timeouts; a fresh session, and silent).
+ */
+const createChroot = (config: ZooKeeperConfig, chroot: string): Effect.Effect<void, ZkError, Transport> =>
+  Effect.scoped(
+    Effect.flatMap(
+      make({ ...config, servers: config.servers.slice(0, config.servers.indexOf("/")), session: undefined, createChroot: false, logLevel: "None" }),
+      (root) => root.ensurePath(chroot)
+    )
+  )
 
 /** What a watch-leaving read returns alongside its value. */
 type Watch = Stream.Stream<WatchEvent, ZkError>
@@ -710,7 +893,7 @@ const CHECK_WATCHES: Operation<WatchKind, void> = {
  * The service over a running session. Each operation reads validate → record → request →
  * shape; the wire records of each request kind are the `Operation`s below.
  */
-const makeService = (session: Supervisor.Supervisor, instrument: Observability.Instrument | undefined): ZooKeeperService => {
+const makeService = (session: Supervisor.Supervisor, instrument: Observability.Instrument | undefined): Everyday.CoreService => {
   const request = Request.make(session, instrument)
   const { chroot, watches } = session
 
@@ -767,7 +950,7 @@ const makeService = (session: Supervisor.Supervisor, instrument: Observability.I
   const multiRead: ZooKeeperService["multiRead"] = (ops) => {
     const records = Multi.readOps(ops, chroot)
     if ("_tag" in records) return Effect.fail(records)
-    return request(Multi.MULTI_READ, undefined, { records, paths: [] })
+    return request(Multi.MULTI_READ, undefined, { records, paths: ops.map((op) => op.path) })
   }
 
   const getEphemerals: ZooKeeperService["getEphemerals"] = (prefix = "/") => {

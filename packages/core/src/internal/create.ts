@@ -5,6 +5,7 @@
  *
  * @internal
  */
+import type * as Duration from "effect/Duration"
 import * as Acl from "../Acl.ts"
 import * as CreateModes from "../CreateMode.ts"
 import { CreateMode } from "../CreateMode.ts"
@@ -15,15 +16,20 @@ import { BadArguments, type ZkError } from "../ZkError.ts"
 export interface CreateSettings {
   readonly mode?: CreateMode | undefined
   readonly acl?: ReadonlyArray<Acl.Acl> | undefined
-  readonly ttl?: number | undefined
+  /** Any duration ("60 seconds") or milliseconds, for the TTL modes only. */
+  readonly ttl?: Duration.Input | undefined
 }
 
 /** The mode a create uses. */
 export const modeOf = (settings: CreateSettings | undefined): CreateMode => settings?.mode ?? CreateMode.Persistent
 
+/** The TTL in milliseconds (`NaN` for an input that is no duration), or `undefined`. */
+const ttlOf = (settings: CreateSettings | undefined): number | undefined =>
+  settings?.ttl === undefined ? undefined : CreateModes.ttlMillis(settings.ttl)
+
 /** Why a create's TTL or ACL cannot be sent, or `undefined`. */
 export const settingsError = (op: string, path: string, settings: CreateSettings | undefined): ZkError | undefined => {
-  const ttlError = CreateModes.ttlError(modeOf(settings), settings?.ttl)
+  const ttlError = CreateModes.ttlError(modeOf(settings), ttlOf(settings))
   if (ttlError !== undefined) return new BadArguments({ op, path, detail: ttlError })
   return Acl.checkError(op, path, settings?.acl ?? Acl.openUnsafe)
 }
@@ -34,7 +40,7 @@ export const record = (serverPath: string, data: Uint8Array, settings: CreateSet
   data,
   acl: settings?.acl ?? Acl.openUnsafe,
   flags: CreateModes.flags(modeOf(settings)),
-  ttl: BigInt(settings?.ttl ?? 0)
+  ttl: BigInt(ttlOf(settings) ?? 0)
 })
 
 /** Why a version guard cannot be sent (it must be an int32 >= -1), or `undefined`. */

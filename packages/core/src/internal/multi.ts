@@ -8,7 +8,7 @@
 import * as CreateModes from "../CreateMode.ts"
 import type * as Op from "../Op.ts"
 import * as Protocol from "../Protocol.ts"
-import { BadArguments, fromCode, type ZkError } from "../ZkError.ts"
+import { BadArguments, fromCode, nameOf, type ZkError } from "../ZkError.ts"
 import * as ZNodePath from "../ZNodePath.ts"
 import * as Create from "./create.ts"
 import type { Operation } from "./request.ts"
@@ -66,23 +66,27 @@ export const readOps = (ops: ReadonlyArray<Op.ReadOp>, chroot: string | undefine
   return records
 }
 
-const toOpResult = (result: Protocol.MultiResult, chroot: string | undefined): Op.OpResult => {
+/**
+ * One outcome, with the path of the op it answers: the created path for a create, the op's
+ * own (client-side) path for the rest, and the error's tag beside its code.
+ */
+const toOpResult = (result: Protocol.MultiResult, path: string, chroot: string | undefined): Op.OpResult => {
   switch (result.type) {
     case Protocol.OpCode.Create:
     case Protocol.OpCode.Create2:
       return { _tag: "Create", path: ZNodePath.stripChroot(chroot, result.path) }
     case Protocol.OpCode.Delete:
-      return { _tag: "Delete" }
+      return { _tag: "Delete", path }
     case Protocol.OpCode.Check:
-      return { _tag: "Check" }
+      return { _tag: "Check", path }
     case Protocol.OpCode.SetData:
-      return { _tag: "Set", stat: result.stat }
+      return { _tag: "Set", path, stat: result.stat }
     case Protocol.OpCode.GetData:
-      return { _tag: "Get", data: result.data ?? new Uint8Array(0), stat: result.stat }
+      return { _tag: "Get", path, data: result.data ?? new Uint8Array(0), stat: result.stat }
     case Protocol.OpCode.GetChildren:
-      return { _tag: "Children", children: result.children }
+      return { _tag: "Children", path, children: result.children }
     case Protocol.OpCode.Error:
-      return { _tag: "Error", code: result.err }
+      return { _tag: "Error", path, code: result.err, error: nameOf(result.err) }
   }
 }
 
@@ -92,8 +96,8 @@ export interface Transaction {
   readonly paths: ReadonlyArray<string>
 }
 
-const read = (r: Protocol.JuteReader, _: string, __: Transaction, session: Supervisor): ReadonlyArray<Op.OpResult> =>
-  Protocol.readMultiResponse(r).map((result) => toOpResult(result, session.chroot))
+const read = (r: Protocol.JuteReader, _: string, input: Transaction, session: Supervisor): ReadonlyArray<Op.OpResult> =>
+  Protocol.readMultiResponse(r).map((result, i) => toOpResult(result, input.paths[i] ?? "", session.chroot))
 
 const write = (w: Protocol.JuteWriter, _: string, input: Transaction) => Protocol.writeMultiRequest(w, input.records)
 

@@ -20,15 +20,15 @@ const StatSchema = Schema.Struct({
   pzxid: Schema.BigInt
 })
 
-/** The outcome of one op of a transaction (see `Op.OpResult`). */
+/** The outcome of one op of a transaction, with the path it answers (see `Op.OpResult`). */
 export const OpResult = Schema.Union([
   Schema.TaggedStruct("Create", { path: Schema.String }),
-  Schema.TaggedStruct("Delete", {}),
-  Schema.TaggedStruct("Set", { stat: StatSchema }),
-  Schema.TaggedStruct("Check", {}),
-  Schema.TaggedStruct("Get", { data: Schema.Uint8Array, stat: StatSchema }),
-  Schema.TaggedStruct("Children", { children: Schema.Array(Schema.String) }),
-  Schema.TaggedStruct("Error", { code: Schema.Number })
+  Schema.TaggedStruct("Delete", { path: Schema.String }),
+  Schema.TaggedStruct("Set", { path: Schema.String, stat: StatSchema }),
+  Schema.TaggedStruct("Check", { path: Schema.String }),
+  Schema.TaggedStruct("Get", { path: Schema.String, data: Schema.Uint8Array, stat: StatSchema }),
+  Schema.TaggedStruct("Children", { path: Schema.String, children: Schema.Array(Schema.String) }),
+  Schema.TaggedStruct("Error", { path: Schema.String, code: Schema.Number, error: Schema.String })
 ])
 
 /** One op's outcome. */
