@@ -214,7 +214,7 @@ export const sequenceNumber = (name: string): number | undefined => {
  * protectedPrefix("5f6c…") // "_c_5f6c…-"
  *
  * @since 0.1.0
- * @category names
+ * @category combinators
  */
 export const protectedPrefix = (uuid: string): string => `_c_${uuid}-`
 
@@ -229,7 +229,7 @@ const protectedName = /^_c_([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-f
  * protectedId("lock-0000000007") // undefined
  *
  * @since 0.1.0
- * @category names
+ * @category combinators
  */
 export const protectedId = (nameOrPath: string): string | undefined => protectedName.exec(basename(nameOrPath))?.[1]
 
@@ -239,7 +239,7 @@ export const protectedId = (nameOrPath: string): string | undefined => protected
  * by sequence works on either form.
  *
  * @since 0.1.0
- * @category names
+ * @category combinators
  */
 export const unprotectedName = (nameOrPath: string): string => {
   const name = basename(nameOrPath)

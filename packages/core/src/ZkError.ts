@@ -525,7 +525,7 @@ export const fromCode: {
  * ZkError.nameOf(-101) // "NoNode"
  *
  * @since 0.1.0
- * @category getters
+ * @category errors
  */
 export const nameOf = (code: number): ErrorName | "Ok" =>
   code === ErrorCode.Ok ? "Ok" : nameByCode.get(code) ?? (code <= ErrorCode.APIError ? "APIError" : "SystemError")
