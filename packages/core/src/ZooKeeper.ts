@@ -28,7 +28,7 @@ import { identity } from "effect/Function"
 import type * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Pipeable from "effect/Pipeable"
-import * as Queue from "effect/Queue"
+import * as PubSub from "effect/PubSub"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
@@ -1079,16 +1079,21 @@ const makeService = (session: Supervisor.Supervisor, instrument: Observability.I
       })
     })
 
+  // The hub for sessionEvents, created on first use: most sessions never have a subscriber.
+  let hub: PubSub.PubSub<SessionEvent> | undefined = undefined
+  const eventHub: Effect.Effect<PubSub.PubSub<SessionEvent>> = Effect.suspend(() =>
+    hub !== undefined ? Effect.succeed(hub) : Effect.map(PubSub.unbounded<SessionEvent>(), (created) => {
+      hub = created
+      session.subscribe((event) => PubSub.publishUnsafe(created, event))
+      return created
+    })
+  )
+
   const sessionEvents: Stream.Stream<SessionEvent> = Stream.unwrap(
-    Effect.sync(() =>
+    Effect.suspend(() =>
       isTerminal(session.state)
-        ? Stream.make<[SessionEvent]>({ state: session.state, sessionId: session.clientId.sessionId })
-        : Stream.callback<SessionEvent>((queue) =>
-          Effect.acquireRelease(
-            Effect.sync(() => session.subscribe((event) => Queue.offerUnsafe(queue, event))),
-            (unsubscribe) => Effect.sync(unsubscribe)
-          )
-        ).pipe(Stream.takeUntil((e) => isTerminal(e.state)))
+        ? Effect.succeed(Stream.make<[SessionEvent]>({ state: session.state, sessionId: session.clientId.sessionId }))
+        : Effect.map(eventHub, (events) => Stream.fromPubSub(events).pipe(Stream.takeUntil((e) => isTerminal(e.state))))
     )
   )
 
