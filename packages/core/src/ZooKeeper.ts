@@ -131,7 +131,7 @@ export interface ZooKeeperConfig {
   /**
    * Record `zookeeper_requests_total{op,outcome}`, `zookeeper_request_duration_ms{op}`,
    * `zookeeper_outstanding_requests` and `zookeeper_reconnects_total` as Effect metrics. Off by
-   * default. Session changes are logged through Effect's logger either way.
+   * default. Session changes are logged (at `logLevel`) either way.
    */
   readonly metrics?: boolean | undefined
   /**
@@ -625,42 +625,42 @@ const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => {
  */
 export const make: (config: ZooKeeperConfig) => Effect.Effect<ZooKeeperService, ZkError, Transport | Scope.Scope> =
   Effect.fnUntraced(function*(config: ZooKeeperConfig) {
-  const { hosts, chroot } = yield* ConnectString.parse(config.servers)
-  if (config.createChroot === true && chroot !== undefined) yield* createChroot(config, chroot)
-  const sessionTimeout = (yield* millis("sessionTimeout", config.sessionTimeout, DEFAULT_SESSION_TIMEOUT))!
-  const connectTimeout = (yield* millis("connectTimeout", config.connectTimeout, DEFAULT_CONNECT_TIMEOUT))!
-  const requestTimeout = yield* millis("requestTimeout", config.requestTimeout, undefined)
-  const maxRequest = config.maxBufferSize ?? Protocol.SERVER_MAX_FRAME
-  if (!Number.isInteger(maxRequest) || maxRequest < 1024) {
-    return yield* new BadArguments({ op: "connect", detail: `maxBufferSize must be an integer >= 1024, got ${maxRequest}` })
-  }
-  for (const { scheme } of config.auth ?? []) {
-    if (scheme.length === 0) return yield* new BadArguments({ op: "connect", detail: "auth scheme must not be empty" })
-  }
-  const session = yield* Supervisor.make({
-    hosts: yield* ConnectString.shuffled(hosts),
-    chroot,
-    sessionTimeout,
-    connectTimeout,
-    requestTimeout,
-    canBeReadOnly: config.canBeReadOnly ?? false,
-    maxFrame: maxRequest + 64 * 1024,
-    maxRequest,
-    session: config.session,
-    auth: (config.auth ?? []).map(({ scheme, credential }) => ({ scheme, auth: credentialBytes(credential) })),
-    reconnectSchedule: config.reconnectSchedule ?? defaultReconnectSchedule,
-    sasl: config.sasl === undefined ? undefined : {
-      mechanism: "DIGEST-MD5",
-      username: config.sasl.username,
-      password: typeof config.sasl.password === "string" ? Redacted.make(config.sasl.password) : config.sasl.password
+    const { hosts, chroot } = yield* ConnectString.parse(config.servers)
+    if (config.createChroot === true && chroot !== undefined) yield* createChroot(config, chroot)
+    const sessionTimeout = (yield* millis("sessionTimeout", config.sessionTimeout, DEFAULT_SESSION_TIMEOUT))!
+    const connectTimeout = (yield* millis("connectTimeout", config.connectTimeout, DEFAULT_CONNECT_TIMEOUT))!
+    const requestTimeout = yield* millis("requestTimeout", config.requestTimeout, undefined)
+    const maxRequest = config.maxBufferSize ?? Protocol.SERVER_MAX_FRAME
+    if (!Number.isInteger(maxRequest) || maxRequest < 1024) {
+      return yield* new BadArguments({ op: "connect", detail: `maxBufferSize must be an integer >= 1024, got ${maxRequest}` })
     }
+    for (const { scheme } of config.auth ?? []) {
+      if (scheme.length === 0) return yield* new BadArguments({ op: "connect", detail: "auth scheme must not be empty" })
+    }
+    const session = yield* Supervisor.make({
+      hosts: yield* ConnectString.shuffled(hosts),
+      chroot,
+      sessionTimeout,
+      connectTimeout,
+      requestTimeout,
+      canBeReadOnly: config.canBeReadOnly ?? false,
+      maxFrame: maxRequest + 64 * 1024,
+      maxRequest,
+      session: config.session,
+      auth: (config.auth ?? []).map(({ scheme, credential }) => ({ scheme, auth: credentialBytes(credential) })),
+      reconnectSchedule: config.reconnectSchedule ?? defaultReconnectSchedule,
+      sasl: config.sasl === undefined ? undefined : {
+        mechanism: "DIGEST-MD5",
+        username: config.sasl.username,
+        password: typeof config.sasl.password === "string" ? Redacted.make(config.sasl.password) : config.sasl.password
+      }
+    })
+    const logLevel = config.logLevel ?? "Info"
+    const observability = { tracing: config.tracing ?? false, metrics: config.metrics ?? false, logLevel }
+    yield* Observability.logSessionState(logLevel, { state: session.state, sessionId: session.clientId.sessionId, server: session.server })
+    yield* Observability.logSessionEvents(session.subscribe, observability)
+    return Everyday.extend(makeService(session, Observability.makeInstrument(observability)), chroot)
   })
-  const logLevel = config.logLevel ?? "Info"
-  const observability = { tracing: config.tracing ?? false, metrics: config.metrics ?? false, logLevel }
-  yield* Observability.logSessionState(logLevel, { state: session.state, sessionId: session.clientId.sessionId, server: session.server })
-  yield* Observability.logSessionEvents(session.subscribe, observability)
-  return Everyday.extend(makeService(session, Observability.makeInstrument(observability)), chroot)
-})
 
 /**
  * Makes the connect string's chroot exist through a short-lived session outside it (the same

@@ -73,8 +73,8 @@ export const extend = (base: CoreService, chroot: string | undefined): ZooKeeper
   ): Effect.Effect<A, ZkError> => {
     if (options?.parents !== true && options?.protected !== true) return explainChroot(op, path, plain(path))
     const mode = options.mode ?? CreateMode.Persistent
-    const bad = ZNodePath.validationError(path, { sequential: true })
-    if (bad !== undefined) return Effect.fail(new BadArguments({ op, path, detail: bad }))
+    const bad = ZNodePath.checkError(op, path, { sequential: true })
+    if (bad !== undefined) return Effect.fail(bad)
     return Effect.flatMap(nodeMode(op, path, options.parentMode), (parentMode) => {
       const once = options.parents === true ? (p: string) => Paths.withParents(base, p, parentMode, plain(p)) : plain
       return explainChroot(op, path, options.protected === true ? Protected.create(base, op, path, mode, once, found) : once(path))
@@ -103,8 +103,8 @@ export const extend = (base: CoreService, chroot: string | undefined): ZooKeeper
     options?.recursive === true ? Paths.deleteRecursive(base, path, options.version ?? -1) : base.delete(path, options)
 
   const ensurePath: ZooKeeperService["ensurePath"] = (path, options) => {
-    const bad = ZNodePath.validationError(path)
-    if (bad !== undefined) return Effect.fail(new BadArguments({ op: "ensurePath", path, detail: bad }))
+    const bad = ZNodePath.checkError("ensurePath", path)
+    if (bad !== undefined) return Effect.fail(bad)
     return Effect.flatMap(
       nodeMode("ensurePath", path, options?.mode),
       (mode) => explainChroot("ensurePath", path, Paths.ensurePath(base, path, mode))

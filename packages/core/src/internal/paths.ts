@@ -13,6 +13,7 @@ import type { CreateMode } from "../CreateMode.ts"
 import type { ZooKeeperService } from "../ZooKeeper.ts"
 import * as ZNodePath from "../ZNodePath.ts"
 import { BadArguments, type ZkError } from "../ZkError.ts"
+import * as Create from "./create.ts"
 
 /** The operations these helpers need. */
 export type PathOps = Pick<ZooKeeperService, "create" | "delete" | "children" | "multi">
@@ -144,10 +145,9 @@ export const deleteRecursive = (
   schedule: Schedule.Schedule<unknown, unknown> = defaultDeleteSchedule
 ): Effect.Effect<void, ZkError> => {
   const bad = path === "/"
-    ? "recursive delete of the root is refused"
-    : ZNodePath.validationError(path) ??
-      (Number.isInteger(version) && version >= -1 ? undefined : `version must be an integer >= -1, got ${version}`)
-  if (bad !== undefined) return Effect.fail(new BadArguments({ op: "delete", path, detail: bad }))
+    ? new BadArguments({ op: "delete", path, detail: "recursive delete of the root is refused" })
+    : ZNodePath.checkError("delete", path) ?? Create.versionError("delete", path, version)
+  if (bad !== undefined) return Effect.fail(bad)
   return Effect.suspend(() => {
     let started = false
     const attempt = Effect.gen(function*() {
