@@ -171,7 +171,18 @@ export const check = (
   path: string | undefined,
   acl: ReadonlyArray<Acl>
 ): Effect.Effect<ReadonlyArray<Acl>, InvalidACL> => {
+  const error = checkError(op, path, acl)
+  return error === undefined ? Effect.succeed(acl) : Effect.fail(error)
+}
+
+/**
+ * The error {@link check} fails with, or `undefined` for an acceptable list: for code that must
+ * not build an Effect per call (the client checks every ACL this way before sending).
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const checkError = (op: string, path: string | undefined, acl: ReadonlyArray<Acl>): InvalidACL | undefined => {
   const detail = validate(acl)
-  if (detail === undefined) return Effect.succeed(acl)
-  return Effect.fail(new InvalidACL({ op, detail, ...(path === undefined ? {} : { path }) }))
+  return detail === undefined ? undefined : new InvalidACL({ op, detail, ...(path === undefined ? {} : { path }) })
 }

@@ -82,7 +82,7 @@ const parseEntry = (entry: string, index: number): Result.Result<HostPort, strin
  * entries ignored) and the chroot, or the reason it is invalid.
  *
  * @since 0.1.0
- * @category parsing
+ * @category decoding
  */
 export const parseResult = (s: string): Result.Result<ConnectString, string> => {
   const text = s.trim()
@@ -118,7 +118,7 @@ export const parseResult = (s: string): Result.Result<ConnectString, string> => 
  * // hosts: [{ host: "::1", port: 2181 }, { host: "zk2", port: 2181 }], chroot: "/app"
  *
  * @since 0.1.0
- * @category parsing
+ * @category decoding
  */
 export const parse = (s: string): Effect.Effect<ConnectString, BadArguments> =>
   Result.match(parseResult(s), {
@@ -134,7 +134,7 @@ export const parse = (s: string): Effect.Effect<ConnectString, BadArguments> =>
  * formatHost({ host: "::1", port: 2181 }) // "[::1]:2181"
  *
  * @since 0.1.0
- * @category formatting
+ * @category encoding
  */
 export const formatHost = ({ host, port }: HostPort): string => `${host.includes(":") ? `[${host}]` : host}:${port}`
 
@@ -146,7 +146,7 @@ export const formatHost = ({ host, port }: HostPort): string => `${host.includes
  * format([{ host: "::1", port: 2181 }], "/app") // "[::1]:2181/app"
  *
  * @since 0.1.0
- * @category formatting
+ * @category encoding
  */
 export const format = (hosts: ReadonlyArray<HostPort>, chroot?: string): string =>
   hosts.map(formatHost).join(",") + (chroot === undefined || chroot === "/" ? "" : chroot)
@@ -156,7 +156,7 @@ export const format = (hosts: ReadonlyArray<HostPort>, chroot?: string): string 
  * [0, 1) like `Math.random`. Clients shuffle hosts so that sessions spread over the ensemble.
  *
  * @since 0.1.0
- * @category ordering
+ * @category combinators
  */
 export const shuffle = <A>(items: ReadonlyArray<A>, random: () => number): Array<A> => {
   // Draw without replacement: uniform like Fisher–Yates, and host lists are tiny.
@@ -174,6 +174,10 @@ export const shuffle = <A>(items: ReadonlyArray<A>, random: () => number): Array
  * (`Random.withSeed`).
  *
  * @since 0.1.0
- * @category ordering
+ * @category combinators
  */
-export const shuffled = <A>(items: ReadonlyArray<A>): Effect.Effect<Array<A>> => Random.shuffle(items)
+export const shuffled = <A>(items: ReadonlyArray<A>): Effect.Effect<Array<A>> =>
+  Effect.gen(function*() {
+    const random = yield* Random.Random
+    return shuffle(items, () => random.nextDoubleUnsafe())
+  })

@@ -5,10 +5,13 @@
  * @example
  * import { CreateMode } from "@effect-zk/core"
  * yield* zk.create("/lock/n-", "", { mode: CreateMode.EphemeralSequential })
- * yield* zk.create("/cache/x", "v", { mode: CreateMode.PersistentWithTtl, ttl: 60_000 })
+ * yield* zk.create("/cache/x", "v", { mode: CreateMode.PersistentWithTtl, ttl: "60 seconds" })
  *
  * @since 0.1.0
  */
+import * as Duration from "effect/Duration"
+import * as Option from "effect/Option"
+import { OpCode } from "./Protocol.ts"
 
 /**
  * The create modes, named as in Java's `CreateMode` (in PascalCase). Each value is its own name.
@@ -104,28 +107,17 @@ export const isTtl = (mode: CreateMode): boolean => mode === "PersistentWithTtl"
 export const isContainer = (mode: CreateMode): boolean => mode === "Container"
 
 /**
- * Create opcodes (docs/protocol.md#create-modes): create2 for the plain modes, createContainer and createTTL
- * for the others.
- *
- * @since 0.1.0
- * @category constants
- */
-export const CreateOpCode = {
-  Create2: 15,
-  CreateContainer: 19,
-  CreateTtl: 21
-} as const
-
-/**
- * The opcode a mode needs: 15 (create2) for modes 0-3, 19 (createContainer) for `Container` and
+ * The opcode a mode needs (create opcodes: docs/protocol.md#create-modes): 15 (create2) for modes 0-3, 19 (createContainer) for `Container` and
  * 21 (createTTL) for the TTL modes. Flag 4 through create2 would silently make a plain
  * persistent node, so the opcode matters.
  *
  * @since 0.1.0
  * @category encoding
  */
-export const opcodeFor = (mode: CreateMode): 15 | 19 | 21 =>
-  isContainer(mode) ? CreateOpCode.CreateContainer : isTtl(mode) ? CreateOpCode.CreateTtl : CreateOpCode.Create2
+export const opcodeFor = (
+  mode: CreateMode
+): typeof OpCode.Create2 | typeof OpCode.CreateContainer | typeof OpCode.CreateTTL =>
+  isContainer(mode) ? OpCode.CreateContainer : isTtl(mode) ? OpCode.CreateTTL : OpCode.Create2
 
 /**
  * The largest TTL the server accepts: 2^40 - 1 milliseconds (about 34.8 years).
@@ -153,4 +145,20 @@ export const ttlError = (mode: CreateMode, ttl: number | bigint | undefined): st
     ? ttl >= 1n && ttl <= BigInt(MaxTtl)
     : Number.isInteger(ttl) && ttl >= 1 && ttl <= MaxTtl
   return ok ? undefined : `ttl ${ttl} outside 1..${MaxTtl} ms`
+}
+
+/**
+ * A `ttl` option in milliseconds: any `Duration.Input` ("60 seconds", a `Duration`, or a
+ * number of milliseconds as before). An input that is no duration becomes `NaN`, which
+ * {@link ttlError} then reports, so the caller has one check for both.
+ *
+ * @example
+ * ttlMillis("1 minute") // 60000
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const ttlMillis = (ttl: Duration.Input): number => {
+  const d = Duration.fromInput(ttl)
+  return Option.isSome(d) && Duration.isFinite(d.value) ? Duration.toMillis(d.value) : Number.NaN
 }

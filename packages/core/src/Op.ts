@@ -16,7 +16,7 @@
  *
  * @since 0.1.0
  */
-import * as Schema from "effect/Schema"
+import type * as Duration from "effect/Duration"
 import type { Acl } from "./Acl.ts"
 import type { CreateMode } from "./CreateMode.ts"
 import * as Utf8 from "./internal/utf8.ts"
@@ -39,7 +39,8 @@ export type Op =
     readonly data: Uint8Array
     readonly mode?: CreateMode | undefined
     readonly acl?: ReadonlyArray<Acl> | undefined
-    readonly ttl?: number | undefined
+    /** Any duration ("60 seconds") or milliseconds, for the TTL modes only. */
+    readonly ttl?: Duration.Input | undefined
   }
   | { readonly _tag: "Delete"; readonly path: string; readonly version: number }
   | { readonly _tag: "Set"; readonly path: string; readonly data: Uint8Array; readonly version: number }
@@ -62,7 +63,7 @@ export type ReadOp = { readonly _tag: "Get"; readonly path: string } | { readonl
 export const create = (
   path: string,
   data?: Data,
-  options?: { readonly mode?: CreateMode | undefined; readonly acl?: ReadonlyArray<Acl> | undefined; readonly ttl?: number | undefined }
+  options?: { readonly mode?: CreateMode | undefined; readonly acl?: ReadonlyArray<Acl> | undefined; readonly ttl?: Duration.Input | undefined }
 ): Op => ({ _tag: "Create", path, data: bytes(data), mode: options?.mode, acl: options?.acl, ttl: options?.ttl })
 
 const del = (path: string, options?: { readonly version?: number | undefined }): Op => ({
@@ -118,41 +119,23 @@ export const get = (path: string): ReadOp => ({ _tag: "Get", path })
  */
 export const children = (path: string): ReadOp => ({ _tag: "Children", path })
 
-const StatSchema = Schema.Struct({
-  czxid: Schema.BigInt,
-  mzxid: Schema.BigInt,
-  ctime: Schema.BigInt,
-  mtime: Schema.BigInt,
-  version: Schema.Number,
-  cversion: Schema.Number,
-  aversion: Schema.Number,
-  ephemeralOwner: Schema.BigInt,
-  dataLength: Schema.Number,
-  numChildren: Schema.Number,
-  pzxid: Schema.BigInt
-})
-
 /**
- * The outcome of one op, in order. In a failed `multi`, every entry is an `Error`: 0 (`Ok`) for
- * the ops before the failing one, its code at it, and -2 (`RuntimeInconsistency`) after it.
+ * The outcome of one op, in order. Every entry carries the `path` of the op it answers (for a
+ * sequential create, the created path; for an `Error` entry, the path the op named), so a
+ * `multiRead` over many nodes can be read without zipping it with its ops.
+ *
+ * In a failed `multi`, every entry is an `Error`: `Ok` for the ops before the failing one, the
+ * failing op's error, and `RuntimeInconsistency` for the ops after it. `error` is the error's
+ * `_tag` (the same name `Effect.catchTag` uses, or `"Ok"`); `code` is the protocol number, kept
+ * for callers that matched on it before `error` existed.
+ *
+ * @example
+ * ```ts
+ * const results = yield* zk.multiRead([Op.get("/a"), Op.get("/gone")])
+ * // [{ _tag: "Get", path: "/a", data, stat }, { _tag: "Error", path: "/gone", code: -101, error: "NoNode" }]
+ * ```
  *
  * @since 0.1.0
  * @category schemas
  */
-export const OpResult = Schema.Union([
-  Schema.TaggedStruct("Create", { path: Schema.String }),
-  Schema.TaggedStruct("Delete", {}),
-  Schema.TaggedStruct("Set", { stat: StatSchema }),
-  Schema.TaggedStruct("Check", {}),
-  Schema.TaggedStruct("Get", { data: Schema.Uint8Array, stat: StatSchema }),
-  Schema.TaggedStruct("Children", { children: Schema.Array(Schema.String) }),
-  Schema.TaggedStruct("Error", { code: Schema.Number })
-])
-
-/**
- * One op's outcome.
- *
- * @since 0.1.0
- * @category models
- */
-export type OpResult = typeof OpResult.Type
+export { OpResult } from "./internal/opResult.ts"

@@ -11,8 +11,16 @@
 import * as Data from "effect/Data"
 import type * as Acl from "./Acl.ts"
 import type { Stat } from "./Stat.ts"
+import * as Stats from "./Stat.ts"
 import { DecodeFailure, JuteReader, JuteWriter } from "./internal/jute.ts"
 
+/**
+ * The jute reader and writer every record codec here works on: a reader over one frame's bytes
+ * and a growable writer that frames requests in place.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export { JuteReader, JuteWriter }
 
 /**
@@ -416,19 +424,20 @@ export const writeMultiRequest = (w: JuteWriter, ops: ReadonlyArray<MultiOp>): v
 // whole frame's decoding in `decodeWith` to get a typed result.
 
 /** @since 0.1.0 @category decoding */
-export const readStat = (r: JuteReader): Stat => ({
-  czxid: r.long(),
-  mzxid: r.long(),
-  ctime: r.long(),
-  mtime: r.long(),
-  version: r.int(),
-  cversion: r.int(),
-  aversion: r.int(),
-  ephemeralOwner: r.long(),
-  dataLength: r.int(),
-  numChildren: r.int(),
-  pzxid: r.long()
-})
+export const readStat = (r: JuteReader): Stat =>
+  Stats.make({
+    czxid: r.long(),
+    mzxid: r.long(),
+    ctime: r.long(),
+    mtime: r.long(),
+    version: r.int(),
+    cversion: r.int(),
+    aversion: r.int(),
+    ephemeralOwner: r.long(),
+    dataLength: r.int(),
+    numChildren: r.int(),
+    pzxid: r.long()
+  })
 
 /** @since 0.1.0 @category decoding */
 export const readId = (r: JuteReader): Id => ({ scheme: r.string(), id: r.string() })
@@ -491,6 +500,9 @@ export const readChildren2Response = (r: JuteReader): { readonly children: Array
 
 /** GetAllChildrenNumberResponse (104). @since 0.1.0 @category decoding */
 export const readInt = (r: JuteReader): number => r.int()
+
+/** GetAllChildrenNumberResponse (104): the number of descendants. @since 0.1.0 @category decoding */
+export const readGetAllChildrenNumberResponse = (r: JuteReader): number => r.int()
 
 /** WhoAmIResponse (107). @since 0.1.0 @category decoding */
 export const readWhoAmIResponse = (r: JuteReader): Array<ClientInfo> => r.vector(8, readClientInfo)
@@ -583,11 +595,33 @@ export const encodeFrame = (write: (w: JuteWriter) => void): Uint8Array => {
 // Framing
 
 /**
- * Split frames up to this size reuse one buffer per connection (a 10,000-name getChildren reply
- * is about 190 KB); a bigger one gets its own, so a single 1 MB reply does not pin 1 MB per
- * session for the rest of its life.
+ * Split frames up to this size reuse one buffer (a 10,000-name getChildren reply is about
+ * 190 KB); a bigger one gets its own, so a single 1 MB reply does not pin 1 MB for the rest of
+ * the process's life.
  */
 const KEEP_ASSEMBLY = 256 * 1024
+
+/**
+ * The process's spare assembly buffer. A decoder borrows it for one split frame and gives it
+ * back once the frame was handed out, so an idle connection holds no assembly buffer at all,
+ * and a busy one reuses the same memory frame after frame. Two frames split at the same time
+ * (on two connections) simply make the second decoder allocate its own.
+ */
+let spareAssembly: Uint8Array | undefined = undefined
+
+const borrowAssembly = (len: number): Uint8Array => {
+  const spare = spareAssembly
+  if (spare !== undefined && spare.length >= len) {
+    spareAssembly = undefined
+    return spare
+  }
+  return new Uint8Array(len)
+}
+
+const returnAssembly = (buffer: Uint8Array): void => {
+  if (buffer.length > KEEP_ASSEMBLY) return
+  if (spareAssembly === undefined || spareAssembly.length < buffer.length) spareAssembly = buffer
+}
 
 /**
  * Splits a byte stream into frames. Frames that arrive whole inside one chunk are handed out
@@ -596,8 +630,9 @@ const KEEP_ASSEMBLY = 256 * 1024
  * error before anything is allocated for it.
  *
  * A frame is only valid during its `onFrame` call: the assembly buffer is reused by the next
- * split frame (decoders copy out what they keep). Allocating it per frame cost a fresh mmap and
- * its page faults on every large reply: 18% of a 10,000-name getChildren's CPU.
+ * split frame, of this or another connection (decoders copy out what they keep). Allocating it
+ * per frame cost a fresh mmap and its page faults on every large reply: 18% of a 10,000-name
+ * getChildren's CPU.
  *
  * @since 0.1.0
  * @category decoding
@@ -610,8 +645,8 @@ export class FrameDecoder {
   /** The frame being assembled across chunks, if any: a view of `assembly`. */
   private partial: Uint8Array | undefined = undefined
   private partialLen = 0
-  /** Reused for split frames up to `KEEP_ASSEMBLY` bytes; bigger ones get a buffer of their own. */
-  private assembly: Uint8Array = new Uint8Array(0)
+  /** The borrowed buffer behind `partial`, returned once the frame is out. */
+  private assembly: Uint8Array | undefined = undefined
 
   constructor(maxFrame: number = DEFAULT_MAX_FRAME) {
     this.maxFrame = maxFrame
@@ -637,9 +672,15 @@ export class FrameDecoder {
         pos += take
         if (this.partialLen === this.partial.length) {
           const frame = this.partial
+          const assembly = this.assembly ?? frame
           this.partial = undefined
+          this.assembly = undefined
           this.partialLen = 0
-          onFrame(frame, 0, frame.length)
+          try {
+            onFrame(frame, 0, frame.length)
+          } finally {
+            returnAssembly(assembly)
+          }
         }
         continue
       }
@@ -660,13 +701,9 @@ export class FrameDecoder {
         onFrame(chunk, pos, pos + len)
         pos += len
       } else {
-        if (len > this.assembly.length) {
-          const buffer = new Uint8Array(len)
-          if (len <= KEEP_ASSEMBLY) this.assembly = buffer
-          this.partial = buffer
-        } else {
-          this.partial = this.assembly.subarray(0, len)
-        }
+        const assembly = borrowAssembly(len)
+        this.assembly = assembly
+        this.partial = assembly.length === len ? assembly : assembly.subarray(0, len)
         this.partialLen = 0
       }
     }

@@ -38,15 +38,15 @@
  *    instead replies `err: 0` with a null token and keeps the connection, without the identity
  *    (from the server's source, not tested). {@link step} fails on that null token too.
  *
- * How the session runs it, and why (docs/protocol.md#sasl):
- * - The server answers op 102 on its I/O thread, outside the request pipeline, as it does auth
- *   packets, so a reply could overtake replies to earlier requests and break FIFO matching.
- *   The session therefore runs the exchange right after the handshake, before auth packets,
- *   SetWatches and queued requests, with nothing else in flight; Java holds its outgoing
- *   packets the same way.
- * - The identity belongs to the connection, not the session, so the exchange runs again after
+ * How the session runs it (`internal/handshake.ts`):
+ * - The server handles op 102 inline in its I/O thread, outside the request pipeline, like auth
+ *   packets (docs/protocol.md#sasl). Its reply can therefore overtake replies to earlier requests, so
+ *   it is never matched FIFO against outstanding calls: as Java does, the session sends nothing
+ *   else (auth packets, SetWatches, user requests) until the exchange is finished, right after
+ *   the handshake.
+ * - The identity belongs to the connection, not the session, so the exchange is repeated after
  *   every reconnect (Java makes a new `ZooKeeperSaslClient` per connection).
- * - The reply header's zxid is 0, and only zxids above 0 move the last zxid seen.
+ * - The reply header's zxid is 0, and it never lowers the last zxid seen.
  *
  * @example
  * ```ts
@@ -167,7 +167,7 @@ const isTokenChar = (c: string): boolean => {
  * ```
  *
  * @since 0.1.0
- * @category parsing
+ * @category decoding
  */
 export const parseDirectives = (text: string): Result.Result<ReadonlyArray<Directive>, SaslError> => {
   const out: Array<Directive> = []
@@ -271,7 +271,7 @@ const MAX_CHALLENGE = 2048
  * errors. These rules follow the RFC's "the client should abort". Unknown directives are ignored.
  *
  * @since 0.1.0
- * @category parsing
+ * @category decoding
  */
 export const parseChallenge = (token: Uint8Array): Result.Result<DigestChallenge, SaslError> =>
   Result.gen(function*() {
@@ -405,7 +405,7 @@ const NC = "00000001"
  * ```
  *
  * @since 0.1.0
- * @category responding
+ * @category encoding
  */
 export const respond = (
   challenge: DigestChallenge,
@@ -472,7 +472,7 @@ export const respond = (
  * A mismatch means the server does not know the password; treat it as a failed login.
  *
  * @since 0.1.0
- * @category responding
+ * @category validation
  */
 export const verifyRspauth = (token: Uint8Array, expected: string): Result.Result<void, SaslError> =>
   Result.gen(function*() {
@@ -553,7 +553,7 @@ export interface Step {
  * `SaslError`, as does a step after completion.
  *
  * @since 0.1.0
- * @category responding
+ * @category combinators
  */
 export const step = (
   state: ClientState,

@@ -5,6 +5,9 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
+import { NodeInspectSymbol } from "effect/Inspectable"
+import * as Predicate from "effect/Predicate"
+import { symbolRedactable } from "effect/Redactable"
 import * as Schema from "effect/Schema"
 import { BadArguments } from "./ZkError.ts"
 
@@ -54,16 +57,61 @@ export interface SessionEvent {
 export const isTerminal = (state: SessionState): boolean =>
   state === "Expired" || state === "AuthFailed" || state === "Closed"
 
+/** What every printed form shows instead of the password. */
+const REDACTED = "<redacted>"
+
+/**
+ * The redacted form of a ClientId: the session id as a decimal string and in ZooKeeper's hex
+ * notation, and no password. What `JSON.stringify(clientId)`, `String(clientId)`,
+ * `console.log(clientId)` and Effect's loggers show.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ClientIdJson {
+  readonly sessionId: string
+  readonly hex: string
+  readonly password: "<redacted>"
+}
+
+/**
+ * A session id in ZooKeeper's own notation (as its logs and four-letter words print it), for
+ * log lines and error details.
+ *
+ * @example
+ * Session.hexId(0x1000a2b3c4d0000n) // "0x1000a2b3c4d0000"
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const hexId = (sessionId: bigint): string => `0x${sessionId.toString(16)}`
+
 /**
  * The identity of a session: its id and the password the server issued. Passing it as
  * `{ session: clientId }` to a new layer re-attaches to the same session (gozk's Redial), as
- * long as it has not expired. It round-trips through JSON, so another process can take over:
+ * long as it has not expired.
+ *
+ * The password is a secret: whoever has it can take the session over. So every printed form
+ * leaves it out: `JSON.stringify(clientId)` (via `toJSON`), `String(clientId)`,
+ * `console.log`/`util.inspect`, and `Effect.log(clientId)` (Effect's loggers honour
+ * `Redactable`) all show `{ sessionId, hex, password: "<redacted>" }`. To hand a session to
+ * another process, persist it explicitly with `ClientId.toJson`, which does carry the password
+ * (base64), and read it back with `ClientId.fromJson`; handing `fromJson` the redacted form
+ * fails with `BadArguments` saying so.
+ *
+ * Two live clients that share one ClientId fight over the session: each connect moves the
+ * session to the newer connection and the server closes the older one, so both keep bouncing
+ * between `Disconnected` and `Connected`, and their operations fail with `ConnectionLoss` (or
+ * `SessionMoved`, for a request caught on the connection the session just left).
+ * Re-attach only after the first client is gone without `close` (e.g. its process died), as a
+ * hand-over, never to share a session.
  *
  * @example
  * ```ts
  * const id = yield* zk.clientId
  * const json = ClientId.toJson(id)              // '{"sessionId":"…","password":"…"}'
- * const again = ClientId.fromJson(json)          // Effect<ClientId, BadArguments>
+ * const again = yield* ClientId.fromJson(json)   // Effect<ClientId, BadArguments>
+ * JSON.stringify(id)                             // '{"sessionId":"…","hex":"0x…","password":"<redacted>"}'
  * ```
  *
  * @since 0.1.0
@@ -75,21 +123,50 @@ export class ClientId extends Schema.Class<ClientId>("@effect-zk/core/ClientId")
 }) {
   /** The session id in ZooKeeper's own notation, e.g. `0x1000a2b3c4d0000`. */
   get hex(): string {
-    return `0x${this.sessionId.toString(16)}`
+    return hexId(this.sessionId)
   }
 
-  /** JSON text for this id (sessionId as a decimal string, password as base64). */
+  /** The redacted form: `JSON.stringify` never sees the password. */
+  toJSON(): ClientIdJson {
+    return { sessionId: this.sessionId.toString(), hex: this.hex, password: REDACTED }
+  }
+
+  /** `ClientId(0x…)`: what string interpolation and Effect's formatter show. */
+  override toString(): string {
+    return `ClientId(${this.hex})`
+  }
+
+  /** What `console.log` and `util.inspect` show. */
+  [NodeInspectSymbol](): ClientIdJson {
+    return this.toJSON()
+  }
+
+  /** What Effect's loggers and `Formatter` show. */
+  [symbolRedactable](): ClientIdJson {
+    return this.toJSON()
+  }
+
+  /** JSON text for this id, password included (sessionId as a decimal string, password as base64): for persistence only. */
   static toJson(id: ClientId): string {
     return JSON.stringify(Schema.encodeSync(ClientId)(id))
   }
 
-  /** Parses what `toJson` wrote; anything else fails with `BadArguments`. */
+  /** Parses what `toJson` wrote; anything else (the redacted form included) fails with `BadArguments`. */
   static fromJson(json: string): Effect.Effect<ClientId, BadArguments> {
     return Effect.try({
       try: () => JSON.parse(json) as unknown,
       catch: (cause) => new BadArguments({ op: "clientId", detail: `not JSON: ${String(cause)}` })
     }).pipe(
-      Effect.flatMap((u) => Schema.decodeUnknownEffect(ClientId)(u)),
+      Effect.flatMap((u): Effect.Effect<ClientId, BadArguments | Schema.SchemaError> =>
+        Predicate.hasProperty(u, "password") && u.password === REDACTED
+          ? Effect.fail(
+            new BadArguments({
+              op: "clientId",
+              detail: "this is the redacted form (JSON.stringify); persist a ClientId with ClientId.toJson"
+            })
+          )
+          : Schema.decodeUnknownEffect(ClientId)(u)
+      ),
       Effect.mapError((e) => e instanceof BadArguments ? e : new BadArguments({ op: "clientId", detail: `not a client id: ${e.message}` }))
     )
   }

@@ -42,3 +42,63 @@ export interface Stat {
   /** The zxid of the last change to the node's children. */
   readonly pzxid: bigint
 }
+
+/**
+ * The JSON form of a {@link Stat}: the same fields, with every `bigint` as a decimal string
+ * (JSON has no 64-bit integers, and a zxid or session id does not fit a double).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type StatJson = { readonly [K in keyof Stat]: Stat[K] extends bigint ? string : Stat[K] }
+
+/**
+ * Stats the client returns are instances of this class, so `JSON.stringify(stat)` works (it
+ * calls `toJSON`, which writes the `bigint` fields as decimal strings) instead of throwing on
+ * the bigints. The fields are plain own properties, so spreading and deep equality see only
+ * the 11 fields.
+ */
+// The class takes the interface's fields by declaration merging, so they are declared once.
+interface StatRecord extends Stat {}
+class StatRecord {
+  constructor(fields: Stat) {
+    Object.assign(this, fields)
+  }
+  toJSON(): StatJson {
+    return toJson(this)
+  }
+}
+
+/**
+ * A Stat from its fields, with `toJSON` (what the client itself returns).
+ *
+ * @example
+ * ```ts
+ * const { stat } = yield* zk.get("/config")
+ * JSON.stringify(stat) // '{"czxid":"4294967298",...,"version":0,...}'
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (fields: Stat): Stat => new StatRecord(fields)
+
+/**
+ * The JSON form of a Stat: bigints as decimal strings, numbers unchanged.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const toJson = (stat: Stat): StatJson => ({
+  czxid: stat.czxid.toString(),
+  mzxid: stat.mzxid.toString(),
+  ctime: stat.ctime.toString(),
+  mtime: stat.mtime.toString(),
+  version: stat.version,
+  cversion: stat.cversion,
+  aversion: stat.aversion,
+  ephemeralOwner: stat.ephemeralOwner.toString(),
+  dataLength: stat.dataLength,
+  numChildren: stat.numChildren,
+  pzxid: stat.pzxid.toString()
+})

@@ -14,6 +14,12 @@ import * as Data from "effect/Data"
 import type { Effect } from "effect/Effect"
 import type { HostPort } from "./ConnectString.ts"
 
+/**
+ * A server address as `connect` receives it (re-exported from `ConnectString`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export type { HostPort }
 
 /**

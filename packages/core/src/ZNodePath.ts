@@ -83,8 +83,23 @@ export const isValid = (path: string, options?: ValidateOptions): boolean =>
  * @category validation
  */
 export const check = (op: string, path: string, options?: ValidateOptions): Effect.Effect<string, BadArguments> => {
+  const error = checkError(op, path, options)
+  return error === undefined ? Effect.succeed(path) : Effect.fail(error)
+}
+
+/**
+ * The error {@link check} fails with, or `undefined` for a valid path: for code that must not
+ * build an Effect per call (the client checks every path this way before sending).
+ *
+ * @example
+ * ZNodePath.checkError("get", "a")?.detail // 'path must start with "/"'
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const checkError = (op: string, path: string, options?: ValidateOptions): BadArguments | undefined => {
   const detail = validationError(path, options)
-  return detail === undefined ? Effect.succeed(path) : Effect.fail(new BadArguments({ op, path, detail }))
+  return detail === undefined ? undefined : new BadArguments({ op, path, detail })
 }
 
 const hasChroot = (chroot: string | undefined): chroot is string =>
@@ -99,7 +114,7 @@ const hasChroot = (chroot: string | undefined): chroot is string =>
  * prependChroot("/app", "/x") // "/app/x"
  *
  * @since 0.1.0
- * @category chroot
+ * @category combinators
  */
 export const prependChroot = (chroot: string | undefined, path: string): string => {
   if (!hasChroot(chroot)) return path
@@ -116,7 +131,7 @@ export const prependChroot = (chroot: string | undefined, path: string): string 
  * stripChroot("/app", "/app2") // "/app2"
  *
  * @since 0.1.0
- * @category chroot
+ * @category combinators
  */
 export const stripChroot = (chroot: string | undefined, serverPath: string): string => {
   if (!hasChroot(chroot)) return serverPath
@@ -132,7 +147,7 @@ export const stripChroot = (chroot: string | undefined, serverPath: string): str
  * parent.
  *
  * @since 0.1.0
- * @category names
+ * @category combinators
  */
 export const parent = (path: string): string => {
   const i = path.lastIndexOf("/")
@@ -143,7 +158,7 @@ export const parent = (path: string): string => {
  * The last segment of a path: `basename("/a/b") === "b"`, `basename("/") === ""`.
  *
  * @since 0.1.0
- * @category names
+ * @category combinators
  */
 export const basename = (path: string): string => path.slice(path.lastIndexOf("/") + 1)
 
@@ -153,7 +168,7 @@ export const basename = (path: string): string => path.slice(path.lastIndexOf("/
  * `/queue/`, the prefix for a sequential create of unnamed children.
  *
  * @since 0.1.0
- * @category names
+ * @category combinators
  */
 export const join = (parentPath: string, child: string): string => {
   let end = parentPath.length
@@ -178,7 +193,7 @@ export const join = (parentPath: string, child: string): string => {
  * sequenceNumber("/queue/-000000005") // -5
  *
  * @since 0.1.0
- * @category names
+ * @category combinators
  */
 export const sequenceNumber = (name: string): number | undefined => {
   if (name.length < 10) return undefined
@@ -187,4 +202,47 @@ export const sequenceNumber = (name: string): number | undefined => {
   const n = Number(suffix)
   // "-000000000" never comes from the server, but must not read as -0.
   return n === 0 ? 0 : n
+}
+
+/**
+ * The prefix of a protected node's name, as Curator's `withProtection` lays it out: `_c_`, a
+ * uuid, and `-` before the name the caller asked for. For `/a/lock-` the node is
+ * `/a/_c_<uuid>-lock-0000000007`, so Curator, kazoo (`_c_` too) and this client recognise
+ * each other's protected nodes.
+ *
+ * @example
+ * protectedPrefix("5f6c…") // "_c_5f6c…-"
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const protectedPrefix = (uuid: string): string => `_c_${uuid}-`
+
+const protectedName = /^_c_([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})-/
+
+/**
+ * The uuid of a protected node's name (or path), or `undefined` when it is not protected.
+ * Recipes use it to tell their own node among the children after a ConnectionLoss.
+ *
+ * @example
+ * protectedId("_c_0b5e7e1a-6a4e-4b8e-9a1f-3c2d1e0f9a8b-lock-0000000007") // "0b5e7e1a-6a4e-4b8e-9a1f-3c2d1e0f9a8b"
+ * protectedId("lock-0000000007") // undefined
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const protectedId = (nameOrPath: string): string | undefined => protectedName.exec(basename(nameOrPath))?.[1]
+
+/**
+ * A node's name without the protection prefix: `lock-0000000007` for
+ * `_c_<uuid>-lock-0000000007`; other names are returned unchanged. Sorting recipes' children
+ * by sequence works on either form.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const unprotectedName = (nameOrPath: string): string => {
+  const name = basename(nameOrPath)
+  const match = protectedName.exec(name)
+  return match === null ? name : name.slice(match[0].length)
 }

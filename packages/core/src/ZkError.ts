@@ -16,7 +16,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import { OpResult } from "./Op.ts"
+import { OpResult } from "./internal/opResult.ts"
 
 /**
  * Protocol error codes by name (`KeeperException.Code`), plus `Ok: 0`. Names are the `_tag`s of
@@ -127,7 +127,7 @@ for (const name of Object.keys(texts)) {
  * known fall back to `unknown error <code>`.
  *
  * @since 0.1.0
- * @category getters
+ * @category decoding
  */
 export const codeText = (code: number): string => {
   const name = nameByCode.get(code)
@@ -489,34 +489,46 @@ export const ZkErrorSchema = Schema.Union(Object.values(classes))
 
 /**
  * Builds the error for a protocol code. An unknown code keeps its number: in (-100, 0) (or, for
- * robustness, >= 0) it becomes a `SystemError`, at or below -100 an `APIError`.
+ * robustness, >= 0) it becomes a `SystemError`, at or below -100 an `APIError`. Pass the
+ * operation and path, or every field at once.
  *
  * @example
  * ZkError.fromCode(-101, "get", "/x").message // zookeeper: get "/x": no node
+ * ZkError.fromCode(-4, { op: "connect", detail: "no server answered" })
  *
  * @since 0.1.0
  * @category constructors
  */
-export const fromCode = (
-  code: number,
-  op: string,
-  path?: string,
-  detail?: string,
-  cause?: unknown,
-  results?: ReadonlyArray<OpResult>
-): ZkError => {
+export const fromCode: {
+  (code: number, fields: ZkErrorFields): ZkError
+  (code: number, op: string, path?: string): ZkError
+} = (code: number, opOrFields: string | ZkErrorFields, path?: string): ZkError => {
   // Absent fields stay absent (not `undefined`), so encoded errors and equality stay clean.
-  const fields: ZkErrorFields = {
-    op,
-    ...(path === undefined ? {} : { path }),
-    ...(detail === undefined ? {} : { detail }),
-    ...(cause === undefined ? {} : { cause }),
-    ...(results === undefined ? {} : { results })
+  const fields = typeof opOrFields === "string" ? { op: opOrFields, path } : opOrFields
+  const clean: ZkErrorFields = {
+    op: fields.op,
+    ...(fields.path === undefined ? {} : { path: fields.path }),
+    ...(fields.detail === undefined ? {} : { detail: fields.detail }),
+    ...(fields.cause === undefined ? {} : { cause: fields.cause }),
+    ...(fields.results === undefined ? {} : { results: fields.results })
   }
   const name = nameByCode.get(code)
-  if (name !== undefined) return new constructors[name](fields)
-  return code <= ErrorCode.APIError ? new APIError({ ...fields, code }) : new SystemError({ ...fields, code })
+  if (name !== undefined) return new constructors[name](clean)
+  return code <= ErrorCode.APIError ? new APIError({ ...clean, code }) : new SystemError({ ...clean, code })
 }
+
+/**
+ * The `_tag` of the error a code stands for, `"Ok"` for 0: the name `fromCode` would give it
+ * (an unknown code maps to `SystemError` or `APIError`, as there).
+ *
+ * @example
+ * ZkError.nameOf(-101) // "NoNode"
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const nameOf = (code: number): ErrorName | "Ok" =>
+  code === ErrorCode.Ok ? "Ok" : nameByCode.get(code) ?? (code <= ErrorCode.APIError ? "APIError" : "SystemError")
 
 /**
  * Whether a value is one of the ZooKeeper error classes.

@@ -20,26 +20,35 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import { identity } from "effect/Function"
+import type * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
+import * as Pipeable from "effect/Pipeable"
+import * as PubSub from "effect/PubSub"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Acl from "./Acl.ts"
 import * as ConnectString from "./ConnectString.ts"
 import * as CreateModes from "./CreateMode.ts"
-import type * as Op from "./Op.ts"
-import { CreateMode } from "./CreateMode.ts"
-import * as Utf8 from "./internal/utf8.ts"
-import type { Call } from "./internal/connection.ts"
-import type { JuteReader, JuteWriter } from "./internal/jute.ts"
+import type { CreateMode } from "./CreateMode.ts"
+import * as Create from "./internal/create.ts"
+import * as Everyday from "./internal/everyday.ts"
+import * as Multi from "./internal/multi.ts"
+import type { JsonDataError } from "./JsonData.ts"
 import * as Observability from "./internal/observability.ts"
-import * as Session from "./internal/session.ts"
-import type { PersistentListener, PersistentMode, WatchListener, WatchTable } from "./internal/watches.ts"
+import * as Request from "./internal/request.ts"
+import type { Operation } from "./internal/request.ts"
+import * as Supervisor from "./internal/supervisor.ts"
+import * as Utf8 from "./internal/utf8.ts"
+import type { OneShot, Outcome, PersistentListener, PersistentMode, WatchManager, WatchTable } from "./internal/watches.ts"
+import type * as Op from "./Op.ts"
 import * as Protocol from "./Protocol.ts"
 import type { ClientId, SessionEvent, SessionState } from "./Session.ts"
 import { isTerminal } from "./Session.ts"
@@ -81,7 +90,12 @@ export interface ZooKeeperConfig {
   readonly connectTimeout?: Duration.Input | undefined
   /** An operation that gets no reply in time fails with `OperationTimeout`. Default: none. */
   readonly requestTimeout?: Duration.Input | undefined
-  /** Re-attach to this session (gozk's Redial) instead of opening a new one. */
+  /**
+   * Re-attach to this session (gozk's Redial) instead of opening a new one: a hand-over from a
+   * client that is gone. Two live clients with one ClientId take the session from each other
+   * on every connect, bouncing between Disconnected and Connected, their operations failing
+   * with ConnectionLoss (see `ClientId`).
+   */
   readonly session?: ClientId | undefined
   /** Accept a read-only server (state `ConnectedReadOnly`) when no read-write one answers. */
   readonly canBeReadOnly?: boolean | undefined
@@ -117,9 +131,35 @@ export interface ZooKeeperConfig {
   /**
    * Record `zookeeper_requests_total{op,outcome}`, `zookeeper_request_duration_ms{op}`,
    * `zookeeper_outstanding_requests` and `zookeeper_reconnects_total` as Effect metrics. Off by
-   * default. Session changes are logged through Effect's logger either way.
+   * default. Session changes are logged (at `logLevel`) either way.
    */
   readonly metrics?: boolean | undefined
+  /**
+   * Create the connect string's chroot (and its parents) on connect when it is missing, as
+   * Curator's namespaces do: through a short-lived session of its own outside the chroot,
+   * before this session is opened, so the service is never handed out over a missing chroot.
+   * Default false: a missing chroot makes creates fail with NoNode, whose message then says
+   * that the chroot is missing.
+   *
+   * @example
+   * ```ts
+   * NodeZooKeeper.layer({ servers: "127.0.0.1:2181/app", createChroot: true })
+   * ```
+   */
+  readonly createChroot?: boolean | undefined
+  /**
+   * The level of the session's routine log lines (`ZooKeeper session Connected`, `Closed`,
+   * ...). `Disconnected` is logged at `Warn` and `Expired`/`AuthFailed` at `Error` whatever
+   * this level is. `"None"` logs nothing at all, so a command-line tool stays quiet without
+   * raising the whole application's `MinimumLogLevel`. Default `"Info"`.
+   *
+   * @example
+   * ```ts
+   * NodeZooKeeper.layer({ servers, logLevel: "Debug" })  // routine lines only at Debug
+   * NodeZooKeeper.layer({ servers, logLevel: "None" })   // silent
+   * ```
+   */
+  readonly logLevel?: LogLevel.Severity | "None" | undefined
 }
 
 /**
@@ -133,8 +173,89 @@ export interface CreateOptions {
   readonly mode?: CreateMode | undefined
   /** Default `Acl.openUnsafe` (world:anyone, all permissions), as gozk's examples use. */
   readonly acl?: ReadonlyArray<Acl.Acl> | undefined
-  /** Milliseconds, for the TTL modes only (1 .. 2^40-1). */
-  readonly ttl?: number | undefined
+  /**
+   * For the TTL modes only: any `Duration.Input` ("60 seconds", a `Duration`, or milliseconds
+   * as a number), 1 ms .. 2^40-1 ms.
+   */
+  readonly ttl?: Duration.Input | undefined
+  /**
+   * Create missing parents first (Curator's `creatingParentsIfNeeded`, kazoo's `makepath`),
+   * empty, with the default ACL, as `parentMode`. A parent that someone else creates meanwhile
+   * is fine. Default false: a missing parent fails with NoNode.
+   *
+   * @example
+   * ```ts
+   * yield* zk.create("/app/jobs/j1", "data", { parents: true })
+   * ```
+   */
+  readonly parents?: boolean | undefined
+  /**
+   * What the parents made by `parents: true` are: `"persistent"` (default), or `"container"`,
+   * which the server deletes once their last child is gone.
+   */
+  readonly parentMode?: "persistent" | "container" | undefined
+  /**
+   * Curator's protection, for sequential and ephemeral modes (any other mode is
+   * `BadArguments`): the node's name gets the prefix `_c_<uuid>-` (for `/a/lock-` the node is
+   * `/a/_c_<uuid>-lock-0000000007`). After a ConnectionLoss (or a request timeout), which
+   * leaves open whether the create was applied, the client lists the parent and returns the
+   * node with its uuid if there is one, and only otherwise creates again: exactly one node, and
+   * the returned path is it. `ZNodePath.protectedId` reads the uuid back.
+   *
+   * @example
+   * ```ts
+   * const me = yield* zk.create("/locks/lock-", "", { mode: CreateMode.EphemeralSequential, protected: true })
+   * ```
+   */
+  readonly protected?: boolean | undefined
+}
+
+/**
+ * Options of `delete`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DeleteOptions extends VersionOptions {
+  /**
+   * Delete the whole subtree: children first, deepest first, in `multi` batches, then the node
+   * (at `version`). Correct while other sessions write into the subtree: a child added
+   * meanwhile (NotEmpty) makes it list again, a node someone else deleted (NoNode) is skipped;
+   * it gives up with NotEmpty after about 20 rounds of that. A node missing from the start
+   * fails with NoNode, as a plain delete does. `/` is refused (`BadArguments`).
+   *
+   * @example
+   * ```ts
+   * yield* zk.delete("/app/jobs", { recursive: true })
+   * ```
+   */
+  readonly recursive?: boolean | undefined
+}
+
+/**
+ * Options of `ensurePath`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface EnsurePathOptions {
+  /** What the nodes it creates are: `"persistent"` (default) or `"container"`. */
+  readonly mode?: "persistent" | "container" | undefined
+}
+
+/**
+ * One child with its data, as `childrenData` returns it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ChildData {
+  /** The child's name (last segment). */
+  readonly name: string
+  /** The child's full path (client side, without the chroot). */
+  readonly path: string
+  readonly data: Uint8Array
+  readonly stat: Stat
 }
 
 /**
@@ -187,7 +308,10 @@ export interface RetryChangeOptions {
  * @category models
  */
 export interface ZooKeeperService {
-  /** Creates a node; returns its path (with the sequence suffix for sequential modes). */
+  /**
+   * Creates a node; returns its path (with the sequence suffix for sequential modes, and the
+   * `_c_<uuid>-` prefix for `protected`). `parents: true` creates missing parents first.
+   */
   readonly create: (path: string, data?: Data, options?: CreateOptions) => Effect.Effect<string, ZkError>
   /** Creates a node; returns its path and Stat. */
   readonly create2: (
@@ -195,7 +319,30 @@ export interface ZooKeeperService {
     data?: Data,
     options?: CreateOptions
   ) => Effect.Effect<{ readonly path: string; readonly stat: Stat }, ZkError>
-  readonly delete: (path: string, options?: VersionOptions) => Effect.Effect<void, ZkError>
+  /**
+   * Deletes a node. With `version`, only if the node is still at that version (an optimistic
+   * lock: `BadVersion` otherwise); a node with children fails with `NotEmpty`, a missing one
+   * with `NoNode`. With `recursive: true`, its whole subtree first (see `DeleteOptions`).
+   *
+   * @example
+   * ```ts
+   * const { stat } = yield* zk.get("/job")
+   * yield* zk.delete("/job", { version: stat.version }) // BadVersion if someone changed it
+   * yield* zk.delete("/scratch", { recursive: true })
+   * ```
+   */
+  readonly delete: (path: string, options?: DeleteOptions) => Effect.Effect<void, ZkError>
+  /**
+   * Makes sure `path` exists: creates it and its missing ancestors (empty, default ACL),
+   * succeeds if they exist, also when another session creates them at the same moment
+   * (kazoo's `ensure_path`, Curator's `EnsureContainers`).
+   *
+   * @example
+   * ```ts
+   * yield* zk.ensurePath("/app/workers")   // idempotent
+   * ```
+   */
+  readonly ensurePath: (path: string, options?: EnsurePathOptions) => Effect.Effect<void, ZkError>
   /** The node's Stat, or `None` when it does not exist. */
   readonly exists: (path: string) => Effect.Effect<Option.Option<Stat>, ZkError>
   /**
@@ -205,16 +352,71 @@ export interface ZooKeeperService {
   readonly existsW: (
     path: string
   ) => Effect.Effect<{ readonly stat: Option.Option<Stat>; readonly watch: Stream.Stream<WatchEvent, ZkError> }, ZkError>
+  /**
+   * The node's data and Stat; `NoNode` when it does not exist. The Stat's `version` is what
+   * `set` and `delete` take to change the node only if nobody else did meanwhile.
+   *
+   * @example
+   * ```ts
+   * const { data, stat } = yield* zk.get("/config")
+   * const text = new TextDecoder().decode(data)
+   * ```
+   */
   readonly get: (path: string) => Effect.Effect<NodeData, ZkError>
   /** Like `get`, plus a watch that fires NodeDataChanged or NodeDeleted. */
   readonly getW: (
     path: string
   ) => Effect.Effect<NodeData & { readonly watch: Stream.Stream<WatchEvent, ZkError> }, ZkError>
+  /**
+   * Replaces the node's data and returns its new Stat. With `version`, only if the node is
+   * still at that version (`BadVersion` otherwise), so a read-modify-write cannot lose a
+   * concurrent update; see also `retryChange`.
+   *
+   * @example
+   * ```ts
+   * const { stat } = yield* zk.get("/counter")
+   * yield* zk.set("/counter", "42", { version: stat.version })
+   * ```
+   */
   readonly set: (path: string, data: Data, options?: VersionOptions) => Effect.Effect<Stat, ZkError>
+  /** The node's data as text (UTF-8). */
+  readonly getText: (path: string) => Effect.Effect<string, ZkError>
+  /**
+   * The node's data decoded as JSON with `schema` (Curator's ModeledFramework). Data that is
+   * not JSON, or does not match, fails with `JsonDataError` (not a `ZkError`: see there).
+   *
+   * @example
+   * ```ts
+   * const Config = Schema.Struct({ url: Schema.String })
+   * const config = yield* zk.getAs("/config", Config)
+   * ```
+   */
+  readonly getAs: <A, I>(path: string, schema: Schema.Codec<A, I>) => Effect.Effect<A, ZkError | JsonDataError>
+  /**
+   * Encodes `value` with `schema` and sets it as JSON text (at `version`, default any); returns
+   * the new Stat. A value that does not encode fails with `JsonDataError` before anything is sent.
+   */
+  readonly setAs: <A, I>(
+    path: string,
+    value: A,
+    schema: Schema.Codec<A, I>,
+    options?: VersionOptions
+  ) => Effect.Effect<Stat, ZkError | JsonDataError>
   /** Child names (unordered, as the server keeps them) and the parent's Stat. */
   readonly children: (
     path: string
   ) => Effect.Effect<{ readonly children: ReadonlyArray<string>; readonly stat: Stat }, ZkError>
+  /**
+   * The children with their data, sorted by name: the names, then their data in `multiRead`
+   * batches (one round trip per 100 children). A child deleted between the listing and the read
+   * is left out. Mind the size: each batch's reply must fit the server's `jute.maxbuffer`.
+   *
+   * @example
+   * ```ts
+   * for (const { name, data } of yield* zk.childrenData("/workers")) ...
+   * ```
+   */
+  readonly childrenData: (path: string) => Effect.Effect<ReadonlyArray<ChildData>, ZkError>
   /** Like `children`, plus a watch that fires NodeChildrenChanged or NodeDeleted. */
   readonly childrenW: (path: string) => Effect.Effect<
     {
@@ -224,6 +426,16 @@ export interface ZooKeeperService {
     },
     ZkError
   >
+  /**
+   * The node's ACL and Stat. The Stat's `aversion` is the version `setAcl` compares, so an
+   * ACL change can be made conditional on nobody else having changed it.
+   *
+   * @example
+   * ```ts
+   * const { acl, stat } = yield* zk.getAcl("/secrets")
+   * yield* zk.setAcl("/secrets", [...acl, ...Acl.digest("bob", "pw", Acl.Perms.Read)], { version: stat.aversion })
+   * ```
+   */
   readonly getAcl: (path: string) => Effect.Effect<{ readonly acl: ReadonlyArray<Acl.Acl>; readonly stat: Stat }, ZkError>
   /** Replaces the ACL; `version` is compared with the node's aversion. */
   readonly setAcl: (path: string, acl: ReadonlyArray<Acl.Acl>, options?: VersionOptions) => Effect.Effect<Stat, ZkError>
@@ -234,11 +446,15 @@ export interface ZooKeeperService {
   /**
    * Applies write ops atomically. Succeeds with one result per op, in order; if any op fails,
    * nothing is applied and the effect fails with the first failing op's error (its `_tag`,
-   * e.g. `BadVersion`), whose `results` holds every op's outcome. An empty list is
+   * e.g. `BadVersion`), whose `results` holds every op's outcome (`Error` entries with the
+   * error's tag in `error`, e.g. `"BadVersion"`, `"Ok"` for the ops before it). An empty list is
    * `BadArguments` (nothing is sent).
    */
   readonly multi: (ops: ReadonlyArray<Op.Op>) => Effect.Effect<ReadonlyArray<Op.OpResult>, ZkError>
-  /** Runs read ops in one round trip; not atomic, each result is a value or an `Error` entry. */
+  /**
+   * Runs read ops in one round trip; not atomic, each result is a value or an `Error` entry,
+   * and each carries the `path` it answers.
+   */
   readonly multiRead: (ops: ReadonlyArray<Op.ReadOp>) => Effect.Effect<ReadonlyArray<Op.OpResult>, ZkError>
   /** This session's ephemeral nodes whose path starts with `prefix` (a plain string prefix; default all). */
   readonly getEphemerals: (prefix?: string) => Effect.Effect<ReadonlyArray<string>, ZkError>
@@ -296,7 +512,26 @@ export interface ZooKeeperService {
   readonly pendingWatches: Effect.Effect<number>
   /** State changes from the moment of subscription; ends after a terminal state. */
   readonly sessionEvents: Stream.Stream<SessionEvent>
+  /**
+   * The session's state right now (see `SessionState`): to decide whether to wait, e.g. in a
+   * health check. To react to changes, follow `sessionEvents` instead of polling this.
+   *
+   * @example
+   * ```ts
+   * const healthy = (yield* zk.state) === "Connected"
+   * ```
+   */
   readonly state: Effect.Effect<SessionState>
+  /**
+   * The session's id and password: pass it as `session` to another layer (in this or another
+   * process, via `ClientId.toJson`) to take the same session over, ephemeral nodes and all.
+   *
+   * @example
+   * ```ts
+   * const id = yield* zk.clientId
+   * yield* Effect.log(`session ${id.hex}`)
+   * ```
+   */
   readonly clientId: Effect.Effect<ClientId>
   /** The session timeout the server granted, in milliseconds. */
   readonly sessionTimeout: Effect.Effect<number>
@@ -323,20 +558,9 @@ export class ZooKeeper extends Context.Service<ZooKeeper, ZooKeeperService>()("@
 }
 
 const DEFAULT_SESSION_TIMEOUT = 10_000
+const DEFAULT_CONNECT_TIMEOUT = 15_000
 const CONFIG_NODE = "/zookeeper/config"
 const DEFAULT_WATCH_BUFFER = 1024
-
-const addWatchMode: Record<PersistentMode, number> = {
-  persistent: Protocol.AddWatchMode.Persistent,
-  recursive: Protocol.AddWatchMode.PersistentRecursive
-}
-
-const watcherType: Record<WatchKind, number> = {
-  data: Protocol.WatcherType.Data,
-  children: Protocol.WatcherType.Children,
-  any: Protocol.WatcherType.Any
-}
-const DEFAULT_CONNECT_TIMEOUT = 15_000
 
 /**
  * The default reconnect pacing: 20 ms doubling up to 500 ms, jittered. Each attempt moves to
@@ -388,295 +612,322 @@ const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => {
  * Opens a session in the current scope and returns the service. Fails with `BadArguments` for
  * an invalid configuration, or the connect error when no server answers in time.
  *
+ * @example
+ * ```ts
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const zk = yield* ZooKeeper.make({ servers: "127.0.0.1:2181" })
+ *   yield* zk.create("/app", "v1")
+ * })).pipe(Effect.provide(NodeTransport.layer()))
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
-export const make = Effect.fnUntraced(function*(config: ZooKeeperConfig) {
-  const { hosts, chroot } = yield* ConnectString.parse(config.servers)
-  const sessionTimeout = (yield* millis("sessionTimeout", config.sessionTimeout, DEFAULT_SESSION_TIMEOUT))!
-  const connectTimeout = (yield* millis("connectTimeout", config.connectTimeout, DEFAULT_CONNECT_TIMEOUT))!
-  const requestTimeout = yield* millis("requestTimeout", config.requestTimeout, undefined)
-  const maxRequest = config.maxBufferSize ?? Protocol.SERVER_MAX_FRAME
-  if (!Number.isInteger(maxRequest) || maxRequest < 1024) {
-    return yield* new BadArguments({ op: "connect", detail: `maxBufferSize must be an integer >= 1024, got ${maxRequest}` })
-  }
-  for (const { scheme } of config.auth ?? []) {
-    if (scheme.length === 0) return yield* new BadArguments({ op: "connect", detail: "auth scheme must not be empty" })
-  }
-  const session = yield* Session.make({
-    hosts: yield* ConnectString.shuffled(hosts),
-    chroot,
-    sessionTimeout,
-    connectTimeout,
-    requestTimeout,
-    canBeReadOnly: config.canBeReadOnly ?? false,
-    maxFrame: maxRequest + 64 * 1024,
-    maxRequest,
-    session: config.session,
-    auth: (config.auth ?? []).map(({ scheme, credential }) => ({ scheme, auth: credentialBytes(credential) })),
-    reconnectSchedule: config.reconnectSchedule ?? defaultReconnectSchedule,
-    sasl: config.sasl === undefined ? undefined : {
-      mechanism: "DIGEST-MD5",
-      username: config.sasl.username,
-      password: typeof config.sasl.password === "string" ? Redacted.make(config.sasl.password) : config.sasl.password
+export const make: (config: ZooKeeperConfig) => Effect.Effect<ZooKeeperService, ZkError, Transport | Scope.Scope> =
+  Effect.fnUntraced(function*(config: ZooKeeperConfig) {
+    const { hosts, chroot } = yield* ConnectString.parse(config.servers)
+    if (config.createChroot === true && chroot !== undefined) yield* createChroot(config, chroot)
+    const sessionTimeout = (yield* millis("sessionTimeout", config.sessionTimeout, DEFAULT_SESSION_TIMEOUT))!
+    const connectTimeout = (yield* millis("connectTimeout", config.connectTimeout, DEFAULT_CONNECT_TIMEOUT))!
+    const requestTimeout = yield* millis("requestTimeout", config.requestTimeout, undefined)
+    const maxRequest = config.maxBufferSize ?? Protocol.SERVER_MAX_FRAME
+    if (!Number.isInteger(maxRequest) || maxRequest < 1024) {
+      return yield* new BadArguments({ op: "connect", detail: `maxBufferSize must be an integer >= 1024, got ${maxRequest}` })
     }
+    for (const { scheme } of config.auth ?? []) {
+      if (scheme.length === 0) return yield* new BadArguments({ op: "connect", detail: "auth scheme must not be empty" })
+    }
+    const session = yield* Supervisor.make({
+      hosts: yield* ConnectString.shuffled(hosts),
+      chroot,
+      sessionTimeout,
+      connectTimeout,
+      requestTimeout,
+      canBeReadOnly: config.canBeReadOnly ?? false,
+      maxFrame: maxRequest + 64 * 1024,
+      maxRequest,
+      session: config.session,
+      auth: (config.auth ?? []).map(({ scheme, credential }) => ({ scheme, auth: credentialBytes(credential) })),
+      reconnectSchedule: config.reconnectSchedule ?? defaultReconnectSchedule,
+      sasl: config.sasl === undefined ? undefined : {
+        mechanism: "DIGEST-MD5",
+        username: config.sasl.username,
+        password: typeof config.sasl.password === "string" ? Redacted.make(config.sasl.password) : config.sasl.password
+      }
+    })
+    const logLevel = config.logLevel ?? "Info"
+    const observability = { tracing: config.tracing ?? false, metrics: config.metrics ?? false, logLevel }
+    yield* Observability.logSessionState(logLevel, { state: session.state, sessionId: session.clientId.sessionId, server: session.server })
+    yield* Observability.logSessionEvents(session.subscribe, observability)
+    return Everyday.extend(makeService(session, Observability.makeInstrument(observability)), chroot)
   })
-  const observability = { tracing: config.tracing ?? false, metrics: config.metrics ?? false }
-  yield* Effect.logInfo(`ZooKeeper session ${session.state}`).pipe(
-    Effect.annotateLogs({ sessionId: session.clientId.hex, server: session.conn?.address ?? "" })
-  )
-  yield* Observability.logSessionEvents(session.events, observability)
-  return makeService(session, Observability.makeInstrument(observability))
-})
 
 /**
- * The service over a running session.
+ * Makes the connect string's chroot exist through a short-lived session outside it (the same
+ * hosts, credentials and timeouts; a fresh session, and silent).
  */
-const makeService = (session: Session.Session, instrument: Observability.Instrument | undefined): ZooKeeperService => {
-  /**
-   * Submits one request. `onReply` turns the reply into the result (err 0 with a reader at the
-   * body, or a server error code); `resume` is called once, from the socket callback, with no
-   * fiber or queue in between.
-   */
-  const request = <A>(
-    op: number,
-    opName: string,
-    path: string | undefined,
-    write: (w: JuteWriter) => void,
-    onReply: (err: number, r: JuteReader | undefined) => Exit.Exit<A, ZkError>
-  ): Effect.Effect<A, ZkError> => {
-    const effect = Effect.callback<A, ZkError>((resume) => {
-      const call: Call = {
-        op,
-        write,
-        reply: (err, r) => resume(onReply(err, r)),
-        abort: (code, detail, cause) => resume(Exit.fail(fromCode(code, opName, path, detail, cause))),
-        sentAt: 0,
-        done: false
-      }
-      session.submit(call)
-    })
-    return instrument === undefined ? effect : instrument(opName, path, effect)
-  }
-
-  /** The common reply shape: a server error fails, success decodes the body. */
-  const decoded = <A>(opName: string, path: string | undefined, read: (r: JuteReader) => A) =>
-  (err: number, r: JuteReader | undefined): Exit.Exit<A, ZkError> =>
-    err !== 0 || r === undefined ? Exit.fail(fromCode(err, opName, path)) : Exit.succeed(read(r))
-
-  const badPath = (op: string, path: string, sequential = false): BadArguments | undefined => {
-    const detail = ZNodePath.validationError(path, { sequential })
-    return detail === undefined ? undefined : new BadArguments({ op, path, detail })
-  }
-
-  /**
-   * A request about one node: the path is validated (with `extra`, e.g. a version check), put
-   * under the chroot, and handed to `write` and `onReply` as the server path.
-   */
-  const atPath = <A>(
-    op: number,
-    opName: string,
-    path: string,
-    write: (w: JuteWriter, serverPath: string) => void,
-    onReply: (err: number, r: JuteReader | undefined, serverPath: string) => Exit.Exit<A, ZkError>,
-    extra?: ZkError
-  ): Effect.Effect<A, ZkError> => {
-    const bad = badPath(opName, path) ?? extra
-    if (bad !== undefined) return Effect.fail(bad)
-    const serverPath = session.serverPath(path)
-    return request(op, opName, path, (w) => write(w, serverPath), (err, r) => onReply(err, r, serverPath))
-  }
-
-  /** A request whose body is just the path: getACL, sync, getAllChildrenNumber. */
-  const pathRequest = <A>(op: number, opName: string, path: string, read: (r: JuteReader) => A): Effect.Effect<A, ZkError> =>
-    atPath(op, opName, path, Protocol.writePath, decoded(opName, path, read))
-
-  const badVersion = (op: string, path: string, version: number): BadArguments | undefined =>
-    Number.isInteger(version) && version >= -1 && version <= 0x7fffffff
-      ? undefined
-      : new BadArguments({ op, path, detail: `version must be an integer >= -1, got ${version}` })
-
-  const watchStream = (table: WatchTable, serverPath: string, listener: WatchListener): Stream.Stream<WatchEvent, ZkError> =>
-    Stream.fromEffect(
-      Deferred.await(listener).pipe(
-        // An interrupted stream forgets its watch, so pendingWatches only counts live ones.
-        Effect.onInterrupt(() => Effect.sync(() => session.watches.remove(table, serverPath, listener)))
-      )
-    ).pipe(Stream.filter((event): event is WatchEvent => event !== undefined))
-
-  /**
-   * A create's record with its mode, path (sequential suffix allowed only for sequential
-   * modes), TTL and ACL checked, or why it cannot be sent; shared by create and multi.
-   */
-  const createRecord = (
-    opName: string,
-    path: string,
-    data: Uint8Array,
-    options: CreateOptions | undefined
-  ): { readonly mode: CreateMode; readonly record: Protocol.CreateTTLRequest } | ZkError => {
-    const mode = options?.mode ?? CreateMode.Persistent
-    const bad = badPath(opName, path, CreateModes.isSequential(mode))
-    if (bad !== undefined) return bad
-    const ttlError = CreateModes.ttlError(mode, options?.ttl)
-    if (ttlError !== undefined) return new BadArguments({ op: opName, path, detail: ttlError })
-    const acl = options?.acl ?? Acl.openUnsafe
-    const aclError = Acl.validate(acl)
-    if (aclError !== undefined) return fromCode(ErrorCode.InvalidACL, opName, path, aclError)
-    const record = { path: session.serverPath(path), data, acl, flags: CreateModes.flags(mode), ttl: BigInt(options?.ttl ?? 0) }
-    return { mode, record }
-  }
-
-  const createWith = <A>(
-    opName: string,
-    path: string,
-    data: Data | undefined,
-    options: CreateOptions | undefined,
-    read: (r: JuteReader) => A,
-    opcodeFor: (mode: CreateMode) => number
-  ): Effect.Effect<A, ZkError> => {
-    const checked = createRecord(opName, path, toBytes(data), options)
-    if ("_tag" in checked) return Effect.fail(checked)
-    const { mode, record } = checked
-    const op = opcodeFor(mode)
-    return request(
-      op,
-      opName,
-      path,
-      op === Protocol.OpCode.CreateTTL
-        ? (w) => Protocol.writeCreateTTLRequest(w, record)
-        : (w) => Protocol.writeCreateRequest(w, record),
-      decoded(opName, path, read)
+const createChroot = (config: ZooKeeperConfig, chroot: string): Effect.Effect<void, ZkError, Transport> =>
+  Effect.scoped(
+    Effect.flatMap(
+      make({ ...config, servers: config.servers.slice(0, config.servers.indexOf("/")), session: undefined, createChroot: false, logLevel: "None" }),
+      (root) => root.ensurePath(chroot)
     )
+  )
+
+/** What a watch-leaving read returns alongside its value. */
+type Watch = Stream.Stream<WatchEvent, ZkError>
+
+const watcherType: Record<WatchKind, number> = {
+  data: Protocol.WatcherType.Data,
+  children: Protocol.WatcherType.Children,
+  any: Protocol.WatcherType.Any
+}
+
+/** The stream of one outcome of a one-shot watch: its event, nothing (removed), or the error. */
+const outcomeStream = (outcome: Outcome): Watch =>
+  outcome._tag === "Fired" ? Stream.succeed(outcome.event) : outcome._tag === "Removed" ? Stream.empty : Stream.fail(outcome.error)
+
+const variance: Stream.VarianceStruct<WatchEvent, ZkError, never> = { _A: identity, _E: identity, _R: identity }
+
+/**
+ * A one-shot watch as a Stream. Its channel is built only when someone runs it: until then a
+ * held watch costs this object and its table entry, no effect or channel. An interrupted
+ * consumer forgets the watch, so pendingWatches counts only live ones.
+ */
+class OneShotStream extends Pipeable.Class implements Watch {
+  private readonly watches: WatchManager
+  private readonly listener: OneShot
+  constructor(watches: WatchManager, listener: OneShot) {
+    super()
+    this.watches = watches
+    this.listener = listener
   }
 
-  const readCreatedPath = (r: JuteReader): string => session.clientPath(Protocol.readPath(r))
-  const readCreated2 = (r: JuteReader) => {
-    const { path, stat } = Protocol.readCreate2Response(r)
-    return { path: session.clientPath(path), stat }
+  get [Stream.TypeId](): Stream.VarianceStruct<WatchEvent, ZkError, never> {
+    return variance
   }
-  const readNodeData = (r: JuteReader): NodeData => {
+
+  get channel(): Watch["channel"] {
+    const { listener, watches } = this
+    return Stream.unwrap(Effect.callback<Watch>((resume) => {
+      const settled = (outcome: Outcome) => resume(Effect.succeed(outcomeStream(outcome)))
+      listener.await(settled)
+      return Effect.sync(() => {
+        if (listener.cancel(settled)) watches.forget(listener)
+      })
+    })).channel
+  }
+}
+
+// -- Records and replies: one Operation per request kind ----------------------------------------
+
+const clientPath = (session: Supervisor.Supervisor, serverPath: string): string =>
+  ZNodePath.stripChroot(session.chroot, serverPath)
+
+/** Registers the one-shot watch a read left and returns it as a Stream. */
+const watch = (session: Supervisor.Supervisor, table: WatchTable, serverPath: string): Watch =>
+  new OneShotStream(session.watches, session.watches.afterRead(table, serverPath))
+
+
+const writePlain = (w: Protocol.JuteWriter, serverPath: string) => Protocol.writePathWatch(w, serverPath, false)
+const writeWatched = (w: Protocol.JuteWriter, serverPath: string) => Protocol.writePathWatch(w, serverPath, true)
+const writePath = (w: Protocol.JuteWriter, serverPath: string) => Protocol.writePath(w, serverPath)
+const readNodeData = (r: Protocol.JuteReader): NodeData => {
+  const { data, stat } = Protocol.readGetDataResponse(r)
+  return { data: data ?? new Uint8Array(0), stat }
+}
+const readCreated2 = (r: Protocol.JuteReader, _: string, __: unknown, session: Supervisor.Supervisor) => {
+  const { path, stat } = Protocol.readCreate2Response(r)
+  return { path: clientPath(session, path), stat }
+}
+
+interface CreateInput {
+  readonly data: Uint8Array
+  readonly options: CreateOptions | undefined
+}
+const createOpcode = (input: CreateInput) => CreateModes.opcodeFor(Create.modeOf(input.options))
+const writeCreate = (w: Protocol.JuteWriter, serverPath: string, input: CreateInput) => {
+  const record = Create.record(serverPath, input.data, input.options)
+  if (createOpcode(input) === Protocol.OpCode.CreateTTL) Protocol.writeCreateTTLRequest(w, record)
+  else Protocol.writeCreateRequest(w, record)
+}
+const createSequential = (input: CreateInput) => CreateModes.isSequential(Create.modeOf(input.options))
+
+const CREATE: Operation<CreateInput, string> = {
+  name: "create",
+  // The plain modes use create (1), whose reply is just the path.
+  op: (input) => createOpcode(input) === Protocol.OpCode.Create2 ? Protocol.OpCode.Create : createOpcode(input),
+  sequential: createSequential,
+  write: writeCreate,
+  // Container and TTL opcodes always answer in the create2 layout.
+  read: (r, serverPath, input, session) =>
+    createOpcode(input) === Protocol.OpCode.Create2
+      ? clientPath(session, Protocol.readPath(r))
+      : readCreated2(r, serverPath, input, session).path
+}
+const CREATE2: Operation<CreateInput, { readonly path: string; readonly stat: Stat }> = {
+  name: "create2",
+  op: createOpcode,
+  sequential: createSequential,
+  write: writeCreate,
+  read: readCreated2
+}
+const DELETE: Operation<number, void> = {
+  name: "delete",
+  op: Protocol.OpCode.Delete,
+  write: (w, serverPath, version) => Protocol.writePathVersion(w, serverPath, version),
+  read: () => undefined
+}
+const EXISTS: Operation<void, Option.Option<Stat>> = {
+  name: "exists",
+  op: Protocol.OpCode.Exists,
+  write: writePlain,
+  read: (r) => Option.some(Protocol.readStat(r)),
+  // NoNode is a result of exists, not an error.
+  recover: (code) => code === ErrorCode.NoNode ? Option.none() : undefined
+}
+const EXISTS_W: Operation<void, { readonly stat: Option.Option<Stat>; readonly watch: Watch }> = {
+  name: "existsW",
+  op: Protocol.OpCode.Exists,
+  write: writeWatched,
+  read: (r, serverPath, _, session) => ({ stat: Option.some(Protocol.readStat(r)), watch: watch(session, "data", serverPath) }),
+  // A missing node still leaves a watch, for its creation.
+  recover: (code, serverPath, _, session) =>
+    code === ErrorCode.NoNode ? { stat: Option.none(), watch: watch(session, "exist", serverPath) } : undefined
+}
+const GET: Operation<void, NodeData> = { name: "get", op: Protocol.OpCode.GetData, write: writePlain, read: readNodeData }
+const GET_W: Operation<void, NodeData & { readonly watch: Watch }> = {
+  name: "getW",
+  op: Protocol.OpCode.GetData,
+  write: writeWatched,
+  read: (r, serverPath, _, session) => ({ ...readNodeData(r), watch: watch(session, "data", serverPath) })
+}
+const SET: Operation<{ readonly data: Uint8Array; readonly version: number }, Stat> = {
+  name: "set",
+  op: Protocol.OpCode.SetData,
+  write: (w, serverPath, input) => Protocol.writeSetDataRequest(w, serverPath, input.data, input.version),
+  read: Protocol.readStat
+}
+const CHILDREN: Operation<void, { readonly children: ReadonlyArray<string>; readonly stat: Stat }> = {
+  name: "children",
+  op: Protocol.OpCode.GetChildren2,
+  write: writePlain,
+  read: Protocol.readChildren2Response
+}
+const CHILDREN_W: Operation<void, { readonly children: ReadonlyArray<string>; readonly stat: Stat; readonly watch: Watch }> = {
+  name: "childrenW",
+  op: Protocol.OpCode.GetChildren2,
+  write: writeWatched,
+  read: (r, serverPath, _, session) => ({ ...Protocol.readChildren2Response(r), watch: watch(session, "child", serverPath) })
+}
+const GET_ACL: Operation<void, { readonly acl: ReadonlyArray<Acl.Acl>; readonly stat: Stat }> = {
+  name: "getAcl",
+  op: Protocol.OpCode.GetACL,
+  write: writePath,
+  read: Protocol.readGetACLResponse
+}
+const SET_ACL: Operation<{ readonly acl: ReadonlyArray<Acl.Acl>; readonly version: number }, Stat> = {
+  name: "setAcl",
+  op: Protocol.OpCode.SetACL,
+  write: (w, serverPath, input) => Protocol.writeSetACLRequest(w, serverPath, input.acl, input.version),
+  read: Protocol.readStat
+}
+const SYNC: Operation<void, string> = {
+  name: "sync",
+  op: Protocol.OpCode.Sync,
+  write: writePath,
+  read: (r, _, __, session) => clientPath(session, Protocol.readPath(r))
+}
+const GET_EPHEMERALS: Operation<string, ReadonlyArray<string>> = {
+  name: "getEphemerals",
+  op: Protocol.OpCode.GetEphemerals,
+  path: "raw",
+  write: (w, _, serverPrefix) => Protocol.writePath(w, serverPrefix),
+  read: (r, _, __, session) => Protocol.readChildren(r).map((p) => clientPath(session, p))
+}
+const GET_ALL_CHILDREN_NUMBER: Operation<void, number> = {
+  name: "getAllChildrenNumber",
+  op: Protocol.OpCode.GetAllChildrenNumber,
+  write: writePath,
+  read: Protocol.readGetAllChildrenNumberResponse
+}
+const WHO_AM_I: Operation<void, ReadonlyArray<{ readonly scheme: string; readonly id: string }>> = {
+  name: "whoAmI",
+  op: Protocol.OpCode.WhoAmI,
+  write: () => {},
+  read: (r) => Protocol.readWhoAmIResponse(r).map((c) => ({ scheme: c.authScheme, id: c.user }))
+}
+const GET_CONFIG: Operation<void, { readonly config: string; readonly stat: Stat }> = {
+  name: "getConfig",
+  op: Protocol.OpCode.GetData,
+  // The config node lives outside every chroot.
+  path: "raw",
+  write: writePlain,
+  read: (r) => {
     const { data, stat } = Protocol.readGetDataResponse(r)
-    return { data: data ?? new Uint8Array(0), stat }
+    return { config: data === null ? "" : Utf8.decode(data, 0, data.length), stat }
   }
+}
+const ADD_WATCH: Operation<(w: Protocol.JuteWriter) => void, void> = {
+  name: "addWatch",
+  op: Protocol.OpCode.AddWatch,
+  write: (w, _, record) => record(w),
+  read: () => undefined
+}
+const REMOVE_WATCHES: Operation<WatchKind, void> = {
+  name: "removeWatches",
+  op: Protocol.OpCode.RemoveWatches,
+  write: (w, serverPath, kind) => Protocol.writeWatcherRequest(w, serverPath, watcherType[kind]),
+  // Removed on the server: the local watches end too (their one-shot streams without an event).
+  read: (_, serverPath, kind, session) => session.watches.removed(kind, serverPath)
+}
+const CHECK_WATCHES: Operation<WatchKind, void> = {
+  name: "checkWatches",
+  op: Protocol.OpCode.CheckWatches,
+  write: (w, serverPath, kind) => Protocol.writeWatcherRequest(w, serverPath, watcherType[kind]),
+  read: () => undefined
+}
+
+
+/**
+ * The service over a running session. Each operation reads validate → record → request →
+ * shape; the wire records of each request kind are the `Operation`s below.
+ */
+const makeService = (session: Supervisor.Supervisor, instrument: Observability.Instrument | undefined): Everyday.CoreService => {
+  const request = Request.make(session, instrument)
+  const { chroot, watches } = session
+
+  // -- Operations -----------------------------------------------------------------------------
 
   const create: ZooKeeperService["create"] = (path, data, options) =>
-    createWith("create", path, data, options, (r) => {
-      // Container and TTL opcodes always answer in the create2 layout.
-      const mode = options?.mode ?? CreateMode.Persistent
-      return CreateModes.opcodeFor(mode) === Protocol.OpCode.Create2 ? readCreatedPath(r) : readCreated2(r).path
-    }, (mode) => (CreateModes.opcodeFor(mode) === Protocol.OpCode.Create2 ? Protocol.OpCode.Create : CreateModes.opcodeFor(mode)))
+    request(CREATE, path, { data: toBytes(data), options }, Create.settingsError("create", path, options))
 
   const create2: ZooKeeperService["create2"] = (path, data, options) =>
-    createWith("create2", path, data, options, readCreated2, CreateModes.opcodeFor)
+    request(CREATE2, path, { data: toBytes(data), options }, Create.settingsError("create2", path, options))
 
   const del: ZooKeeperService["delete"] = (path, options) => {
     const version = options?.version ?? -1
-    return atPath(
-      Protocol.OpCode.Delete,
-      "delete",
-      path,
-      (w, serverPath) => Protocol.writePathVersion(w, serverPath, version),
-      decoded("delete", path, () => undefined),
-      badVersion("delete", path, version)
-    )
+    return request(DELETE, path, version, Create.versionError("delete", path, version))
   }
 
-  /**
-   * A read that leaves a one-shot watch (exists, getData, getChildren2). The watch is
-   * registered when the reply arrives, in the table the reply implies (Java's ZKWatchManager):
-   * `parse` says which, or fails, and a failed read leaves no watch. `result` shapes the
-   * caller's value and its watch stream into what the operation returns.
-   */
-  const watchableRead = <A, B>(
-    op: number,
-    opName: string,
-    path: string,
-    parse: (err: number, r: JuteReader | undefined) => Parsed<A>,
-    result: (value: A, watch: Stream.Stream<WatchEvent, ZkError>) => B
-  ): Effect.Effect<B, ZkError> =>
-    atPath(op, opName, path, (w, serverPath) => Protocol.writePathWatch(w, serverPath, true), (err, r, serverPath) => {
-      const parsed = parse(err, r)
-      if (!parsed.ok) return Exit.fail(fromCode(parsed.code, opName, path))
-      const watch = watchStream(parsed.table, serverPath, session.watches.add(parsed.table, serverPath))
-      // ZooKeeper 3.8 keeps one watch mode per (path, table): this standard watch just replaced
-      // a persistent one at the same path. Re-adding it restores both (fixed in 3.9).
-      for (const mode of session.watches.persistentModesAt(serverPath)) sendAddWatch(serverPath, mode)
-      return Exit.succeed(result(parsed.value, watch))
-    })
-
-  /** NoNode is a result of exists, not an error, and still leaves a watch (for the create). */
-  const parseExists = (err: number, r: JuteReader | undefined): Parsed<Option.Option<Stat>> =>
-    err === 0 && r !== undefined
-      ? { ok: true, value: Option.some(Protocol.readStat(r)), table: "data" }
-      : err === ErrorCode.NoNode
-      ? { ok: true, value: Option.none(), table: "exist" }
-      : { ok: false, code: err }
-
-  const parseGet = (err: number, r: JuteReader | undefined): Parsed<NodeData> =>
-    err === 0 && r !== undefined ? { ok: true, value: readNodeData(r), table: "data" } : { ok: false, code: err }
-
-  const parseChildren = (
-    err: number,
-    r: JuteReader | undefined
-  ): Parsed<{ readonly children: ReadonlyArray<string>; readonly stat: Stat }> =>
-    err === 0 && r !== undefined ? { ok: true, value: Protocol.readChildren2Response(r), table: "child" } : { ok: false, code: err }
-
-  /** The same reads without a watch: no stream, no extra mapping on the hot path. */
-  const plainRead = <A>(
-    op: number,
-    opName: string,
-    path: string,
-    parse: (err: number, r: JuteReader | undefined) => Parsed<A>
-  ): Effect.Effect<A, ZkError> =>
-    atPath(op, opName, path, (w, serverPath) => Protocol.writePathWatch(w, serverPath, false), (err, r) => {
-      const parsed = parse(err, r)
-      return parsed.ok ? Exit.succeed(parsed.value) : Exit.fail(fromCode(parsed.code, opName, path))
-    })
-
-  const exists: ZooKeeperService["exists"] = (path) => plainRead(Protocol.OpCode.Exists, "exists", path, parseExists)
-
-  const existsW: ZooKeeperService["existsW"] = (path) =>
-    watchableRead(Protocol.OpCode.Exists, "existsW", path, parseExists, (stat, watch) => ({ stat, watch }))
-
-  const get: ZooKeeperService["get"] = (path) => plainRead(Protocol.OpCode.GetData, "get", path, parseGet)
-
-  const getW: ZooKeeperService["getW"] = (path) =>
-    watchableRead(Protocol.OpCode.GetData, "getW", path, parseGet, (node, watch) => ({ ...node, watch }))
+  const exists: ZooKeeperService["exists"] = (path) => request(EXISTS, path, undefined)
+  const existsW: ZooKeeperService["existsW"] = (path) => request(EXISTS_W, path, undefined)
+  const get: ZooKeeperService["get"] = (path) => request(GET, path, undefined)
+  const getW: ZooKeeperService["getW"] = (path) => request(GET_W, path, undefined)
 
   const set: ZooKeeperService["set"] = (path, data, options) => {
     const version = options?.version ?? -1
-    const bytes = toBytes(data)
-    return atPath(
-      Protocol.OpCode.SetData,
-      "set",
-      path,
-      (w, serverPath) => Protocol.writeSetDataRequest(w, serverPath, bytes, version),
-      decoded("set", path, Protocol.readStat),
-      badVersion("set", path, version)
-    )
+    return request(SET, path, { data: toBytes(data), version }, Create.versionError("set", path, version))
   }
 
-  const children: ZooKeeperService["children"] = (path) =>
-    plainRead(Protocol.OpCode.GetChildren2, "children", path, parseChildren)
-
-  const childrenW: ZooKeeperService["childrenW"] = (path) =>
-    watchableRead(Protocol.OpCode.GetChildren2, "childrenW", path, parseChildren, (listing, watch) => ({ ...listing, watch }))
-
-  const getAcl: ZooKeeperService["getAcl"] = (path) =>
-    pathRequest(Protocol.OpCode.GetACL, "getAcl", path, Protocol.readGetACLResponse)
+  const children: ZooKeeperService["children"] = (path) => request(CHILDREN, path, undefined)
+  const childrenW: ZooKeeperService["childrenW"] = (path) => request(CHILDREN_W, path, undefined)
+  const getAcl: ZooKeeperService["getAcl"] = (path) => request(GET_ACL, path, undefined)
 
   const setAcl: ZooKeeperService["setAcl"] = (path, acl, options) => {
     const version = options?.version ?? -1
-    const aclError = Acl.validate(acl)
-    return atPath(
-      Protocol.OpCode.SetACL,
-      "setAcl",
-      path,
-      (w, serverPath) => Protocol.writeSetACLRequest(w, serverPath, acl, version),
-      decoded("setAcl", path, Protocol.readStat),
-      badVersion("setAcl", path, version) ??
-        (aclError === undefined ? undefined : fromCode(ErrorCode.InvalidACL, "setAcl", path, aclError))
-    )
+    const invalid = Create.versionError("setAcl", path, version) ?? Acl.checkError("setAcl", path, acl)
+    return request(SET_ACL, path, { acl, version }, invalid)
   }
 
   const addAuth: ZooKeeperService["addAuth"] = (scheme, credential) => {
@@ -684,228 +935,73 @@ const makeService = (session: Session.Session, instrument: Observability.Instrum
     const auth = credentialBytes(credential)
     return Effect.callback<void, ZkError>((resume) => {
       session.addAuth({ scheme, auth }, (err) =>
-        resume(err === 0 ? Exit.void : Exit.fail(fromCode(err, "addAuth", undefined, `scheme ${scheme}`))))
+        resume(err === 0 ? Exit.void : Exit.fail(fromCode(err, { op: "addAuth", detail: `scheme ${scheme}` }))))
     })
   }
 
-  const sync: ZooKeeperService["sync"] = (path) =>
-    pathRequest(Protocol.OpCode.Sync, "sync", path, (r) => session.clientPath(Protocol.readPath(r)))
-
-  const multiOp = (op: Op.Op): Protocol.MultiOp | BadArguments | ZkError => {
-    switch (op._tag) {
-      case "Create": {
-        const checked = createRecord("multi", op.path, op.data, op)
-        if ("_tag" in checked) return checked
-        const { mode, record } = checked
-        const opcode = CreateModes.opcodeFor(mode)
-        return opcode === Protocol.OpCode.CreateTTL
-          ? { type: Protocol.OpCode.CreateTTL, request: record }
-          : { type: opcode === Protocol.OpCode.CreateContainer ? Protocol.OpCode.CreateContainer : Protocol.OpCode.Create, request: record }
-      }
-      case "Delete":
-      case "Set":
-      case "Check": {
-        const bad = badPath("multi", op.path) ?? badVersion("multi", op.path, op.version)
-        if (bad !== undefined) return bad
-        const path = session.serverPath(op.path)
-        return op._tag === "Delete"
-          ? { type: Protocol.OpCode.Delete, path, version: op.version }
-          : op._tag === "Set"
-          ? { type: Protocol.OpCode.SetData, path, data: op.data, version: op.version }
-          : { type: Protocol.OpCode.Check, path, version: op.version }
-      }
-    }
-  }
-
-  const toOpResult = (result: Protocol.MultiResult): Op.OpResult => {
-    switch (result.type) {
-      case Protocol.OpCode.Create:
-      case Protocol.OpCode.Create2:
-        return { _tag: "Create", path: session.clientPath(result.path) }
-      case Protocol.OpCode.Delete:
-        return { _tag: "Delete" }
-      case Protocol.OpCode.Check:
-        return { _tag: "Check" }
-      case Protocol.OpCode.SetData:
-        return { _tag: "Set", stat: result.stat }
-      case Protocol.OpCode.GetData:
-        return { _tag: "Get", data: result.data ?? new Uint8Array(0), stat: result.stat }
-      case Protocol.OpCode.GetChildren:
-        return { _tag: "Children", children: result.children }
-      case Protocol.OpCode.Error:
-        return { _tag: "Error", code: result.err }
-    }
-  }
+  const sync: ZooKeeperService["sync"] = (path) => request(SYNC, path, undefined)
 
   const multi: ZooKeeperService["multi"] = (ops) => {
-    if (ops.length === 0) return Effect.fail(new BadArguments({ op: "multi", detail: "a transaction needs at least one op" }))
-    const encoded: Array<Protocol.MultiOp> = []
-    for (const op of ops) {
-      const result = multiOp(op)
-      if ("_tag" in result) return Effect.fail(result)
-      encoded.push(result)
-    }
-    return request(
-      Protocol.OpCode.Multi,
-      "multi",
-      undefined,
-      (w) => Protocol.writeMultiRequest(w, encoded),
-      (err, r) => {
-        if (err !== 0 || r === undefined) return Exit.fail(fromCode(err, "multi"))
-        const results = Protocol.readMultiResponse(r).map(toOpResult)
-        // The header says OK even when the transaction failed: the codes are in the results.
-        for (let i = 0; i < results.length; i++) {
-          const result = results[i]!
-          if (result._tag === "Error" && result.code !== 0) {
-            return Exit.fail(fromCode(result.code, "multi", ops[i]?.path, undefined, undefined, results))
-          }
-        }
-        return Exit.succeed(results)
-      }
-    )
+    const records = Multi.writeOps(ops, chroot)
+    if ("_tag" in records) return Effect.fail(records)
+    return request(Multi.MULTI, undefined, { records, paths: ops.map((op) => op.path) })
   }
 
   const multiRead: ZooKeeperService["multiRead"] = (ops) => {
-    if (ops.length === 0) return Effect.fail(new BadArguments({ op: "multiRead", detail: "needs at least one op" }))
-    const encoded: Array<Protocol.MultiOp> = []
-    for (const op of ops) {
-      const bad = badPath("multiRead", op.path)
-      if (bad !== undefined) return Effect.fail(bad)
-      const path = session.serverPath(op.path)
-      encoded.push(op._tag === "Get" ? { type: Protocol.OpCode.GetData, path } : { type: Protocol.OpCode.GetChildren, path })
-    }
-    return request(
-      Protocol.OpCode.MultiRead,
-      "multiRead",
-      undefined,
-      (w) => Protocol.writeMultiRequest(w, encoded),
-      decoded("multiRead", undefined, (r) => Protocol.readMultiResponse(r).map(toOpResult))
-    )
+    const records = Multi.readOps(ops, chroot)
+    if ("_tag" in records) return Effect.fail(records)
+    return request(Multi.MULTI_READ, undefined, { records, paths: ops.map((op) => op.path) })
   }
 
   const getEphemerals: ZooKeeperService["getEphemerals"] = (prefix = "/") => {
-    if (!prefix.startsWith("/")) {
-      return Effect.fail(new BadArguments({ op: "getEphemerals", path: prefix, detail: 'prefix must start with "/"' }))
-    }
+    const invalid = prefix.startsWith("/")
+      ? undefined
+      : new BadArguments({ op: "getEphemerals", path: prefix, detail: 'prefix must start with "/"' })
     // A plain string prefix on the server's side: "/" under a chroot means the chroot itself.
-    const serverPrefix = session.options.chroot === undefined ? prefix : session.options.chroot + (prefix === "/" ? "" : prefix)
-    return request(
-      Protocol.OpCode.GetEphemerals,
-      "getEphemerals",
-      prefix,
-      (w) => Protocol.writePath(w, serverPrefix),
-      decoded("getEphemerals", prefix, (r) => Protocol.readChildren(r).map((p) => session.clientPath(p)))
-    )
+    const serverPrefix = chroot === undefined ? prefix : chroot + (prefix === "/" ? "" : prefix)
+    return request(GET_EPHEMERALS, prefix, serverPrefix, invalid)
   }
 
   const getAllChildrenNumber: ZooKeeperService["getAllChildrenNumber"] = (path) =>
-    pathRequest(Protocol.OpCode.GetAllChildrenNumber, "getAllChildrenNumber", path, Protocol.readInt)
+    request(GET_ALL_CHILDREN_NUMBER, path, undefined)
 
-  const whoAmI: ZooKeeperService["whoAmI"] = () =>
-    request(
-      Protocol.OpCode.WhoAmI,
-      "whoAmI",
-      undefined,
-      () => {},
-      decoded("whoAmI", undefined, (r) => Protocol.readWhoAmIResponse(r).map((c) => ({ scheme: c.authScheme, id: c.user })))
-    )
+  const whoAmI: ZooKeeperService["whoAmI"] = () => request(WHO_AM_I, undefined, undefined)
 
-  const getConfig: ZooKeeperService["getConfig"] = () =>
-    request(
-      Protocol.OpCode.GetData,
-      "getConfig",
-      CONFIG_NODE,
-      // The config node lives outside every chroot.
-      (w) => Protocol.writePathWatch(w, CONFIG_NODE, false),
-      decoded("getConfig", CONFIG_NODE, (r) => {
-        const { data, stat } = Protocol.readGetDataResponse(r)
-        return { config: data === null ? "" : Utf8.decode(data, 0, data.length), stat }
-      })
-    )
-
-  const sendAddWatch = (serverPath: string, mode: PersistentMode): void =>
-    session.sendInternal(Protocol.OpCode.AddWatch, (w) => Protocol.writeAddWatchRequest(w, serverPath, addWatchMode[mode]))
+  const getConfig: ZooKeeperService["getConfig"] = () => request(GET_CONFIG, CONFIG_NODE, undefined)
 
   const addWatch: ZooKeeperService["addWatch"] = (path, options) => {
     const mode: PersistentMode = options?.recursive === true ? "recursive" : "persistent"
     const capacity = options?.bufferSize ?? DEFAULT_WATCH_BUFFER
     return Stream.callback<PersistentWatchEvent, ZkError | WatchOverflow>((queue) => {
-      const bad = badPath("addWatch", path) ??
+      const bad = ZNodePath.checkError("addWatch", path) ??
         (Number.isInteger(capacity) && capacity > 0
           ? undefined
           : new BadArguments({ op: "addWatch", path, detail: `bufferSize must be a positive integer, got ${capacity}` }))
       if (bad !== undefined) return Effect.fail(bad)
-      const serverPath = session.serverPath(path)
+      const serverPath = ZNodePath.prependChroot(chroot, path)
       const listener: PersistentListener = { clientPath: path, queue, capacity }
       return Effect.acquireRelease(
         Effect.suspend(() => {
-          if (!session.watches.addPersistent(mode, serverPath, listener)) return Effect.void
-          return request(
-            Protocol.OpCode.AddWatch,
-            "addWatch",
-            path,
-            (w) => Protocol.writeAddWatchRequest(w, serverPath, addWatchMode[mode]),
-            decoded("addWatch", path, () => undefined)
-          ).pipe(Effect.tapError(() => Effect.sync(() => session.watches.removePersistent(mode, serverPath, listener))))
+          const record = watches.subscribe(mode, serverPath, listener)
+          if (record === undefined) return Effect.void
+          return request(ADD_WATCH, path, record).pipe(
+            Effect.tapError(() => Effect.sync(() => watches.unsubscribe(mode, serverPath, listener)))
+          )
         }),
-        () => Effect.sync(() => {
-          if (session.watches.removePersistent(mode, serverPath, listener)) dropServerWatch(serverPath)
-        })
+        () => Effect.sync(() => watches.unsubscribe(mode, serverPath, listener))
       )
     }, { bufferSize: capacity, strategy: "suspend" })
   }
 
-  /**
-   * Removes the server-side watches at a path once its last persistent subscriber is gone.
-   * removeWatches can only remove everything at a path (Any), so whatever still needs a watch
-   * there is re-armed right after: the other persistent mode, and one-shot watches via
-   * SetWatches at the current zxid (nothing is replayed for them).
-   */
-  const dropServerWatch = (serverPath: string): void => {
-    if (session.isEnded) return
-    session.sendInternal(Protocol.OpCode.RemoveWatches, (w) => Protocol.writeWatcherRequest(w, serverPath, Protocol.WatcherType.Any))
-    const w = session.watches
-    const rearm = {
-      relativeZxid: session.lastZxid,
-      dataWatches: w.data.has(serverPath) ? [serverPath] : [],
-      existWatches: w.exist.has(serverPath) ? [serverPath] : [],
-      childWatches: w.child.has(serverPath) ? [serverPath] : []
-    }
-    if (rearm.dataWatches.length + rearm.existWatches.length + rearm.childWatches.length > 0) {
-      session.sendInternal(Protocol.OpCode.SetWatches, (writer) => Protocol.writeSetWatches(writer, rearm))
-    }
-    for (const mode of w.persistentModesAt(serverPath)) sendAddWatch(serverPath, mode)
-  }
-
-  const watcherRequest = (op: number, opName: string, path: string, kind: WatchKind, onOk: (serverPath: string) => void) =>
-    atPath(
-      op,
-      opName,
-      path,
-      (w, serverPath) => Protocol.writeWatcherRequest(w, serverPath, watcherType[kind]),
-      (err, _r, serverPath): Exit.Exit<void, ZkError> => {
-        if (err !== 0) return Exit.fail(fromCode(err, opName, path))
-        onOk(serverPath)
-        return Exit.void
-      }
-    )
-
-  const removeWatches: ZooKeeperService["removeWatches"] = (path, kind) =>
-    watcherRequest(Protocol.OpCode.RemoveWatches, "removeWatches", path, kind, (serverPath) => {
-      const w = session.watches
-      w.clear(kind === "data" ? ["data", "exist"] : kind === "children" ? ["child"] : ["data", "exist", "child"], serverPath)
-      if (kind === "any") w.endPersistentAt(serverPath)
-    })
-
-  const checkWatches: ZooKeeperService["checkWatches"] = (path, kind) =>
-    watcherRequest(Protocol.OpCode.CheckWatches, "checkWatches", path, kind, () => {})
+  const removeWatches: ZooKeeperService["removeWatches"] = (path, kind) => request(REMOVE_WATCHES, path, kind)
+  const checkWatches: ZooKeeperService["checkWatches"] = (path, kind) => request(CHECK_WATCHES, path, kind)
 
   /**
    * Read, emit, wait for the one-shot watch the read left, repeat. The watch is set by the
    * read itself, so no change between a read and the next is lost.
    */
-  const watchLoop = <A>(read: WatchedRead<A>): Stream.Stream<A, ZkError> => {
-    return Stream.unfold<Stream.Stream<WatchEvent, ZkError> | undefined, A, ZkError, never>(
+  const watchLoop = <A>(read: WatchedRead<A>): Stream.Stream<A, ZkError> =>
+    Stream.unfold<Watch | undefined, A, ZkError, never>(
       undefined,
       (pending) =>
         Effect.gen(function*() {
@@ -914,7 +1010,6 @@ const makeService = (session: Session.Session, instrument: Observability.Instrum
           return [value, watch] as const
         })
     )
-  }
 
   /**
    * `read`, or while the node is missing `missing` with an exists watch (for the create); an
@@ -946,14 +1041,13 @@ const makeService = (session: Session.Session, instrument: Observability.Instrum
   const updateServers: ZooKeeperService["updateServers"] = (servers) =>
     Effect.gen(function*() {
       const parsed = yield* ConnectString.parse(servers)
-      if (parsed.chroot !== undefined && parsed.chroot !== session.options.chroot) {
+      if (parsed.chroot !== undefined && parsed.chroot !== chroot) {
         return yield* new BadArguments({
           op: "updateServers",
-          detail: `the chroot cannot change (${session.options.chroot ?? "none"} -> ${parsed.chroot})`
+          detail: `the chroot cannot change (${chroot ?? "none"} -> ${parsed.chroot})`
         })
       }
-      const hosts = yield* ConnectString.shuffled(parsed.hosts)
-      session.updateHosts(hosts)
+      session.updateHosts(yield* ConnectString.shuffled(parsed.hosts))
     })
 
   const retryChange: ZooKeeperService["retryChange"] = (path, f, options) =>
@@ -985,11 +1079,21 @@ const makeService = (session: Session.Session, instrument: Observability.Instrum
       })
     })
 
+  // The hub for sessionEvents, created on first use: most sessions never have a subscriber.
+  let hub: PubSub.PubSub<SessionEvent> | undefined = undefined
+  const eventHub: Effect.Effect<PubSub.PubSub<SessionEvent>> = Effect.suspend(() =>
+    hub !== undefined ? Effect.succeed(hub) : Effect.map(PubSub.unbounded<SessionEvent>(), (created) => {
+      hub = created
+      session.subscribe((event) => PubSub.publishUnsafe(created, event))
+      return created
+    })
+  )
+
   const sessionEvents: Stream.Stream<SessionEvent> = Stream.unwrap(
-    Effect.sync(() =>
+    Effect.suspend(() =>
       isTerminal(session.state)
-        ? Stream.make<[SessionEvent]>({ state: session.state, sessionId: session.sessionId })
-        : Stream.fromPubSub(session.events).pipe(Stream.takeUntil((e) => isTerminal(e.state)))
+        ? Effect.succeed(Stream.make<[SessionEvent]>({ state: session.state, sessionId: session.clientId.sessionId }))
+        : Effect.map(eventHub, (events) => Stream.fromPubSub(events).pipe(Stream.takeUntil((e) => isTerminal(e.state))))
     )
   )
 
@@ -1021,7 +1125,7 @@ const makeService = (session: Session.Session, instrument: Observability.Instrum
     removeWatches,
     checkWatches,
     updateServers,
-    pendingWatches: Effect.sync(() => session.watches.size),
+    pendingWatches: Effect.sync(() => watches.size),
     sessionEvents,
     state: Effect.sync(() => session.state),
     clientId: Effect.sync(() => session.clientId),
@@ -1031,12 +1135,7 @@ const makeService = (session: Session.Session, instrument: Observability.Instrum
 }
 
 /** A read that returns a value and the one-shot watch it left. */
-type WatchedRead<A> = Effect.Effect<{ readonly value: A; readonly watch: Stream.Stream<WatchEvent, ZkError> }, ZkError>
-
-/** What a watchable read's reply means: a value and the watch table it implies, or an error code. */
-type Parsed<A> =
-  | { readonly ok: true; readonly value: A; readonly table: WatchTable }
-  | { readonly ok: false; readonly code: number }
+type WatchedRead<A> = Effect.Effect<{ readonly value: A; readonly watch: Watch }, ZkError>
 
 const hasTag = (e: unknown, tag: string): boolean => typeof e === "object" && e !== null && "_tag" in e && e._tag === tag
 

@@ -60,7 +60,7 @@ describe("ZkError", () => {
     assert.strictEqual(ZkError.fromCode(-101, "get", "/x").message, `zookeeper: get "/x": no node`)
     assert.strictEqual(ZkError.fromCode(-116, "close").message, "zookeeper: close: zookeeper is closing")
     assert.strictEqual(
-      ZkError.fromCode(-8, "create", "a", `path must start with "/"`).message,
+      ZkError.fromCode(-8, { op: "create", path: "a", detail: `path must start with "/"` }).message,
       `zookeeper: create "a": bad arguments: path must start with "/"`
     )
     assert.strictEqual(
@@ -85,7 +85,7 @@ describe("ZkError", () => {
     assert.isFalse("path" in e)
     assert.isFalse("detail" in e)
     const cause = new Error("ECONNRESET")
-    const withCause = ZkError.fromCode(-4, "get", "/x", undefined, cause)
+    const withCause = ZkError.fromCode(-4, { op: "get", path: "/x", cause })
     assert.strictEqual(withCause.cause, cause)
     assert.strictEqual(withCause.path, "/x")
   })
@@ -155,7 +155,7 @@ describe("ZkError", () => {
   it("round-trips through the schema", () => {
     const encode = Schema.encodeUnknownSync(ZkError.ZkErrorSchema)
     const decode = Schema.decodeUnknownSync(ZkError.ZkErrorSchema)
-    const original = ZkError.fromCode(-103, "set", "/a", "expected version 3")
+    const original = ZkError.fromCode(-103, { op: "set", path: "/a", detail: "expected version 3" })
     const encoded = encode(original)
     assert.deepStrictEqual(encoded, { _tag: "BadVersion", code: -103, op: "set", path: "/a", detail: "expected version 3" })
     const decoded = decode(JSON.parse(JSON.stringify(encoded)))

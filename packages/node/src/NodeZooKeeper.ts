@@ -18,11 +18,13 @@
  * @since 0.1.0
  */
 import { ZooKeeper } from "@effect-zk/core/ZooKeeper"
-import type { ZooKeeperConfig } from "@effect-zk/core/ZooKeeper"
+import * as ZooKeepers from "@effect-zk/core/ZooKeeper"
+import type { ZooKeeperConfig, ZooKeeperService } from "@effect-zk/core/ZooKeeper"
 import type { ZkError } from "@effect-zk/core/ZkError"
 import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
 import * as NodeTransport from "./NodeTransport.ts"
 
 /**
@@ -42,6 +44,27 @@ export interface NodeZooKeeperConfig extends ZooKeeperConfig, NodeTransport.Node
  */
 export const layer = (config: NodeZooKeeperConfig): Layer.Layer<ZooKeeper, ZkError> =>
   ZooKeeper.layer(config).pipe(Layer.provide(NodeTransport.layer({ tls: config.tls })))
+
+/**
+ * A session as a scoped value instead of a layer: for a session whose settings are only known
+ * at run time (re-attaching with a `ClientId` read from a file), or for holding two sessions at
+ * once. It connects now (or fails with a typed `ZkError`) and closes with the scope.
+ *
+ * @example
+ * ```ts
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const session = yield* ClientId.fromJson(yield* readSavedId)
+ *   const zk = yield* NodeZooKeeper.make({ servers: "127.0.0.1:2181", session })
+ *   const other = yield* NodeZooKeeper.make({ servers: "127.0.0.1:2181" })
+ *   yield* zk.getText("/config")
+ * }))
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (config: NodeZooKeeperConfig): Effect.Effect<ZooKeeperService, ZkError, Scope.Scope> =>
+  ZooKeepers.make(config).pipe(Effect.provide(NodeTransport.layer({ tls: config.tls })))
 
 /**
  * The settings `layerConfig` reads, with their default names: `ZK_SERVERS` (required),

@@ -204,21 +204,6 @@ const withBookkeepingSession = <A>(
   ).pipe(Effect.provideService(References.MinimumLogLevel, "Warn"), onLiveClock)
 
 /**
- * Deletes `path` and everything under it, children first. A node removed by someone else
- * meanwhile is fine; a child created meanwhile makes the parent's delete fail with NotEmpty,
- * and the walk starts again.
- */
-const deleteTree = (zk: ZooKeeperService, path: string): Effect.Effect<void, ZkError> =>
-  Effect.gen(function*() {
-    const children = yield* zk.children(path).pipe(
-      Effect.map((r) => r.children),
-      Effect.catchTag("NoNode", () => Effect.succeed([]))
-    )
-    yield* Effect.forEach(children, (child) => deleteTree(zk, `${path}/${child}`), { concurrency: 16, discard: true })
-    yield* zk.delete(path).pipe(Effect.catchTag("NoNode", () => Effect.void))
-  }).pipe(Effect.retry({ while: (e) => e._tag === "NotEmpty", times: 10 }))
-
-/**
  * A fresh chroot under `servers` for one test: it exists when this returns, and it is deleted
  * with everything under it when the scope closes. Tests that share a server then never see each
  * other's nodes and leave nothing behind (kazoo's and Curator's harnesses do the same).
@@ -245,7 +230,7 @@ export const sandbox = (servers: string, options: SandboxOptions = {}): Effect.E
     ),
     ({ chroot }) =>
       withBookkeepingSession(servers, { ...options, config: { connectTimeout: "5 seconds", ...options.config } }, (zk) =>
-        deleteTree(zk, chroot)).pipe(
+        zk.delete(chroot, { recursive: true }).pipe(Effect.catchTag("NoNode", () => Effect.void))).pipe(
           Effect.catch((error) => Effect.logWarning(`Testing.sandbox: ${chroot} was not removed: ${error.message}`))
         )
   )

@@ -39,10 +39,11 @@ layer(ZooKeeperServer.layer(), { timeout: "60 seconds", excludeTestServices: tru
       assert.strictEqual(error._tag, "BadVersion")
       assert.strictEqual(error.op, "multi")
       assert.strictEqual(error.path, "/config")
+      // Each entry names its op's path and the error's tag, with the protocol code kept.
       assert.deepStrictEqual(error.results, [
-        { _tag: "Error", code: 0 },
-        { _tag: "Error", code: -103 },
-        { _tag: "Error", code: -2 }
+        { _tag: "Error", path: "/a", code: 0, error: "Ok" },
+        { _tag: "Error", path: "/config", code: -103, error: "BadVersion" },
+        { _tag: "Error", path: "/b", code: -2, error: "RuntimeInconsistency" }
       ])
       // Rolled back: seen from another session, nothing of it applied.
       assert.isTrue(Option.isNone(yield* observer.exists("/a")))
@@ -62,16 +63,16 @@ layer(ZooKeeperServer.layer(), { timeout: "60 seconds", excludeTestServices: tru
       assert.isTrue(Option.isNone(yield* zk.exists("/ok")))
     }))
 
-  it.effect("multiRead reads several nodes in one round trip, errors per op", () =>
+  it.effect("multiRead reads several nodes in one round trip, errors per op, each result with its path", () =>
     Effect.gen(function*() {
       const zk = yield* client()
       yield* zk.create("/r", "data")
       yield* zk.create("/r/c1")
       const results = yield* zk.multiRead([Op.get("/r"), Op.children("/r"), Op.get("/missing")])
       const [get, children, missing] = results
-      assert.isTrue(get?._tag === "Get" && text(get.data) === "data" && get.stat.numChildren === 1)
-      assert.deepStrictEqual(children, { _tag: "Children", children: ["c1"] })
-      assert.deepStrictEqual(missing, { _tag: "Error", code: -101 })
+      assert.isTrue(get?._tag === "Get" && get.path === "/r" && text(get.data) === "data" && get.stat.numChildren === 1)
+      assert.deepStrictEqual(children, { _tag: "Children", path: "/r", children: ["c1"] })
+      assert.deepStrictEqual(missing, { _tag: "Error", path: "/missing", code: -101, error: "NoNode" })
     }))
 
   it.effect("create2 returns the Stat; TTL and container nodes disappear on the server's schedule", () =>
@@ -172,7 +173,7 @@ layer(ZooKeeperServer.layer(), { timeout: "60 seconds", excludeTestServices: tru
       assert.strictEqual(yield* Queue.take(received), "NodeDataChanged /kept")
       // A slow link from here on: SetWatches2 reaches the server well after the ConnectResponse
       // reached the client, so a Resync sent on reconnect rather than on the re-arm shows.
-      yield* proxy.setDelay(400)
+      yield* proxy.setDelay("400 millis")
       yield* proxy.cut
       assert.strictEqual(yield* Queue.take(received), "Resync /kept")
       // Resync means armed: the server already holds the watch, so the change below cannot slip by.

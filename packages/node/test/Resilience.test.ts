@@ -7,7 +7,7 @@ import { assert, layer } from "@effect/vitest"
 import { Acl, CreateMode, Perms, type SessionEvent, type ZooKeeperService } from "@effect-zk/core"
 import { FaultProxy, Testing } from "@effect-zk/node"
 import { FourLetterWord, ZooKeeperServer } from "@effect-zk/server"
-import { Effect, Exit, Fiber, Option, Redacted, Schedule, Stream } from "effect"
+import { type Duration, Effect, Exit, Fiber, Option, Redacted, Schedule, Stream } from "effect"
 import { chrootOf, connectTo, holdsFor, record, sandbox, stateIs } from "./utils/TestZooKeeper.ts"
 
 const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes)
@@ -21,12 +21,21 @@ const proxied = Effect.gen(function*() {
   return { proxy, servers: `${proxy.address}${chroot}`, direct: servers, chroot }
 })
 
-/** Session events from now on, with the states in order and when each first arrived. */
+/**
+ * Session events from now on, with the states in order and when each first arrived. `arrived`
+ * waits for the recorder's copy of an event: `zk.state` changes a moment before the event
+ * reaches the recorder, so waiting on the state and then reading the record is a race.
+ */
 const recording = (zk: ZooKeeperService) =>
-  Effect.map(record(zk), (log) => ({
-    states: () => log.map((e) => e.state),
-    at: (state: SessionEvent["state"]) => log.find((e) => e.state === state)?.at
-  }))
+  Effect.map(record(zk), (log) => {
+    const at = (state: SessionEvent["state"]) => log.find((e) => e.state === state)?.at
+    return {
+      states: () => log.map((e) => e.state),
+      at,
+      arrived: (state: SessionEvent["state"], timeout: Duration.Input = "10 seconds") =>
+        Testing.eventually(Effect.sync(() => at(state) !== undefined), { timeout, what: `the recorded ${state}` })
+    }
+  })
 
 
 // A long tick: the server rounds a session's expiry up to the next tick, so it often outlives
@@ -48,7 +57,7 @@ layer(ZooKeeperServer.layer({ tickTime: "4 seconds", minSessionTimeout: "1 secon
         const stalledAt = Date.now()
         yield* proxy.setMode("pause")
         const inFlight = yield* Effect.forkChild(zk.get("/w"), { startImmediately: true })
-        yield* Testing.eventually(stateIs(zk, "Disconnected"), { timeout: "6 seconds" })
+        yield* events.arrived("Disconnected", "6 seconds")
         // Only the read timeout (2/3 of 3 s) can notice held bytes without a FIN.
         const noticed = events.at("Disconnected")! - stalledAt
         assert.isAtLeast(noticed, 1800)
@@ -56,7 +65,7 @@ layer(ZooKeeperServer.layer({ tickTime: "4 seconds", minSessionTimeout: "1 secon
         const lost = yield* Effect.flip(Fiber.join(inFlight))
         assert.strictEqual(lost._tag, "ConnectionLoss")
         yield* proxy.setMode("pass")
-        yield* Testing.eventually(stateIs(zk, "Connected"))
+        yield* events.arrived("Connected")
         assert.deepStrictEqual(events.states(), ["Disconnected", "Connected"])
         assert.strictEqual((yield* zk.clientId).sessionId, before)
         assert.isTrue(Option.isSome(yield* other.exists("/alive")))
@@ -79,7 +88,7 @@ layer(ZooKeeperServer.layer({ tickTime: "4 seconds", minSessionTimeout: "1 secon
         yield* zk.exists("/eph") // the last bytes heard before the partition
         const partitionedAt = Date.now()
         yield* proxy.setMode("blackhole")
-        yield* Testing.eventually(stateIs(zk, "Expired"), { timeout: "10 seconds" })
+        yield* events.arrived("Expired")
         const expiredAfter = events.at("Expired")! - partitionedAt
         // Not before the server can have expired it, and not a read timeout (2/3) later either.
         assert.isAtLeast(expiredAfter, timeout * 0.9)

@@ -49,6 +49,9 @@ export type Handshake =
   | { readonly _tag: "Connected"; readonly response: Protocol.ConnectResponse }
   | { readonly _tag: "Failed"; readonly reason: string; readonly cause?: unknown }
 
+/** Write buffer bytes an idle connection keeps (a ping, a few small requests). */
+const IDLE_WRITER = 256
+
 interface Pending {
   readonly xid: number
   readonly call: Call
@@ -61,7 +64,7 @@ export class Connection implements ChannelHandlers {
   private readonly now: () => number
   private readonly maxRequest: number
   private readonly decoder: Protocol.FrameDecoder
-  private readonly writer = new JuteWriter(4096)
+  private readonly writer = new JuteWriter(IDLE_WRITER)
   private channel: Channel | undefined = undefined
   private readonly pending: Array<Pending | undefined> = []
   private head = 0
@@ -293,6 +296,9 @@ export class Connection implements ChannelHandlers {
     if (this.closed || this.channel === undefined || this.writer.pos === 0) return
     this.channel.write(this.writer.take())
     this.lastSend = this.now()
+    // Nothing awaited: the connection is idle (or answers one request at a time), so the buffer
+    // a burst grew is not kept. While requests are pipelined it keeps its capacity.
+    if (this.head === this.pending.length) this.writer.shrink(IDLE_WRITER)
   }
 
   /**

@@ -257,6 +257,16 @@ export class JuteWriter {
     this.pos = at
   }
 
+  /**
+   * Gives the memory back while nothing is being written: a buffer grown past `max` bytes is
+   * replaced by a small one, so an idle connection does not keep its busiest moment's buffer.
+   */
+  shrink(max: number): void {
+    if (this.pos !== 0 || this.buf.length <= max) return
+    this.buf = new Uint8Array(max)
+    this.view = new DataView(this.buf.buffer)
+  }
+
   /** The bytes written so far, copied; the writer is then empty and keeps its capacity. */
   take(): Uint8Array {
     const out = this.buf.slice(0, this.pos)

@@ -1,5 +1,6 @@
 /**
- * Opt-in tracing and metrics for operations, and the session-change log that is always on.
+ * Opt-in tracing and metrics for operations, and the session-change log (on by default, at a
+ * configurable level).
  *
  * Off by default because a span per request about doubles the client's CPU per operation
  * (docs/performance.md#tracing); when off, operations run with no wrapper at all. Nothing here
@@ -16,10 +17,10 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as LogLevel from "effect/LogLevel"
 import * as Metric from "effect/Metric"
-import * as PubSub from "effect/PubSub"
 import type * as Scope from "effect/Scope"
-import type { SessionEvent } from "../Session.ts"
+import { hexId, type SessionEvent } from "../Session.ts"
 import type { ZkError } from "../ZkError.ts"
 
 /** Wraps one operation's effect. */
@@ -90,44 +91,55 @@ const failureTag = (exit: Exit.Exit<unknown, ZkError>): string => {
   return error !== undefined && error._tag === "Fail" ? error.error._tag : "defect"
 }
 
+/** What the session logs: the level of routine changes, or nothing at all. */
+export type SessionLogLevel = LogLevel.Severity | "None"
+
 /**
- * Logs every session change through Effect's logger (Disconnected as a warning, Expired and
- * AuthFailed as errors) and counts reconnects when metrics are on. Subscribes before it
- * returns, so no change after this point is missed; runs until the scope closes.
+ * Logs one session state through Effect's logger: Disconnected as a warning, Expired and
+ * AuthFailed as errors, everything else at `level`; nothing when `level` is "None".
+ */
+export const logSessionState = (
+  level: SessionLogLevel,
+  event: { readonly state: SessionEvent["state"]; readonly sessionId: bigint; readonly server?: string | undefined }
+): Effect.Effect<void> => {
+  if (level === "None") return Effect.void
+  const severity: LogLevel.Severity = event.state === "Disconnected"
+    ? "Warn"
+    : event.state === "Expired" || event.state === "AuthFailed"
+    ? "Error"
+    : level
+  return Effect.logWithLevel(severity)(`ZooKeeper session ${event.state}`).pipe(
+    Effect.annotateLogs({ sessionId: hexId(event.sessionId), server: event.server ?? "" })
+  )
+}
+
+/**
+ * Logs every session change (see `logSessionState`) and counts reconnects when metrics are on.
+ * Listens before it returns, so no change after this point is missed; stops when the scope
+ * closes. No fiber waits for events: each change runs its log line with the services of the
+ * caller. Neither logging nor metrics: it does not listen at all.
  */
 export const logSessionEvents = (
-  events: PubSub.PubSub<SessionEvent>,
-  options: { readonly metrics: boolean }
+  subscribe: (f: (event: SessionEvent) => void) => () => void,
+  options: { readonly metrics: boolean; readonly logLevel: SessionLogLevel }
 ): Effect.Effect<void, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const subscription = yield* PubSub.subscribe(events)
-    // The subscription starts after the first connection, so the next Connected after a
+    if (options.logLevel === "None" && !options.metrics) return
+    const services = yield* Effect.context<never>()
+    const run = Effect.runForkWith(services)
+    // Listening starts after the first connection, so the next Connected after a
     // Disconnected is a reconnect.
     let lost = false
-    const loop = Effect.gen(function*() {
-      for (;;) {
-        const event = yield* PubSub.take(subscription)
-        const annotations = { sessionId: `0x${event.sessionId.toString(16)}`, server: event.server ?? "" }
-        const message = `ZooKeeper session ${event.state}`
-        switch (event.state) {
-          case "Disconnected":
-            lost = true
-            yield* Effect.logWarning(message).pipe(Effect.annotateLogs(annotations))
-            break
-          case "Expired":
-          case "AuthFailed":
-            yield* Effect.logError(message).pipe(Effect.annotateLogs(annotations))
-            break
-          case "Connected":
-          case "ConnectedReadOnly":
-            if (lost && options.metrics) yield* Metric.update(reconnects, 1)
-            lost = false
-            yield* Effect.logInfo(message).pipe(Effect.annotateLogs(annotations))
-            break
-          default:
-            yield* Effect.logInfo(message).pipe(Effect.annotateLogs(annotations))
-        }
-      }
+    const log = (event: SessionEvent): Effect.Effect<void> => {
+      const line = logSessionState(options.logLevel, event)
+      if (event.state === "Disconnected") lost = true
+      if (event.state !== "Connected" && event.state !== "ConnectedReadOnly") return line
+      const reconnected = lost && options.metrics
+      lost = false
+      return reconnected ? Effect.andThen(Metric.update(reconnects, 1), line) : line
+    }
+    const unsubscribe = subscribe((event) => {
+      run(log(event))
     })
-    yield* Effect.forkScoped(loop)
+    yield* Effect.addFinalizer(() => Effect.sync(unsubscribe))
   })
