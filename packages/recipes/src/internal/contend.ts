@@ -1,0 +1,129 @@
+/**
+ * The shared core of every queue-of-contenders recipe (lock, leader, read/write lock): create
+ * an ephemeral sequential node, then wait, watching exactly one other node, until the recipe's
+ * rule says it is our turn. Watching one node (not the parent's children) means a release wakes
+ * one waiter, not all of them.
+ */
+import type { ZkError, ZooKeeperService } from "@effect-zk/core"
+import * as ZNodePath from "@effect-zk/core/ZNodePath"
+import { BadArguments, NoNode } from "@effect-zk/core/ZkError"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import type { LapseReason } from "../RecipeError.ts"
+import type { LapsePolicy } from "./lapse.ts"
+import { watchLapse } from "./lapse.ts"
+import type { Contender, Layout } from "./layout.ts"
+import { contenders, ownName } from "./layout.ts"
+import type { Created } from "./protected.ts"
+import { createProtected, removeOwned, whileConnecting } from "./protected.ts"
+
+/** What a recipe contends with. */
+export interface ContendSpec {
+  /** The recipe's directory: contenders are its children. */
+  readonly dir: string
+  readonly layout: Layout
+  /** Our node's marker in each layout style. */
+  readonly marker: { readonly curator: string; readonly kazoo: string }
+  /** Markers of every node that counts as a contender. */
+  readonly markers: ReadonlyArray<string>
+  readonly data: Uint8Array
+  /**
+   * The recipe's rule: given the contenders in order and our index, `undefined` when it is our
+   * turn, else the one contender whose removal may make it our turn.
+   */
+  readonly blocker: (sorted: ReadonlyArray<Contender>, ours: number) => Contender | undefined
+}
+
+/** A node that got its turn, and an effect that completes when the guarantee lapses. */
+export interface Turn {
+  readonly node: Created
+  readonly lapsed: Effect.Effect<LapseReason>
+}
+
+/** The contenders in order, and our index among them (our node must still exist). */
+const standing = (zk: ZooKeeperService, spec: ContendSpec, node: string) =>
+  Effect.gen(function*() {
+    const { children } = yield* whileConnecting(zk.children(spec.dir))
+    const sorted = contenders(children, spec.markers)
+    const ours = sorted.findIndex((c) => c.name === ZNodePath.basename(node))
+    if (ours < 0) {
+      return yield* new NoNode({ op: "contend", path: node, detail: "our contender node is gone (deleted, or its session ended)" })
+    }
+    return { sorted, ours }
+  })
+
+/** Waits until the blocker is gone or changes: one watch, one wake-up. */
+const awaitRemoval = (zk: ZooKeeperService, path: string): Effect.Effect<void, ZkError> =>
+  Effect.gen(function*() {
+    const { stat, watch } = yield* whileConnecting(zk.existsW(path))
+    if (Option.isSome(stat)) yield* Stream.runHead(watch)
+  })
+
+/** Waits until `spec`'s rule gives `node` its turn. */
+export const awaitTurn = (zk: ZooKeeperService, spec: ContendSpec, node: string): Effect.Effect<void, ZkError> =>
+  Effect.gen(function*() {
+    while (true) {
+      const { sorted, ours } = yield* standing(zk, spec, node)
+      const blocker = spec.blocker(sorted, ours)
+      if (blocker === undefined) return
+      yield* awaitRemoval(zk, ZNodePath.join(spec.dir, blocker.name))
+    }
+  })
+
+/** Creates our contender node in the current scope: closing the scope deletes it. */
+export const enter = (zk: ZooKeeperService, spec: ContendSpec): Effect.Effect<Created, ZkError, Scope.Scope> =>
+  Effect.acquireRelease(
+    createProtected(zk, spec.dir, ownName(spec.layout, spec.marker), spec.data, "EphemeralSequential"),
+    (created) => removeOwned(zk, created.path)
+  )
+
+/**
+ * Enters and waits for our turn (at most `timeout`, then `onTimeout`), then starts watching for
+ * a lapse. A wait that fails, times out or is interrupted deletes our node at once, not only
+ * when the caller's scope closes.
+ */
+export const takeTurn = <E>(
+  zk: ZooKeeperService,
+  spec: ContendSpec,
+  options: {
+    readonly timeout: Duration.Duration | undefined
+    readonly onTimeout: () => E
+    readonly lapse: LapsePolicy
+  }
+): Effect.Effect<Turn, ZkError | E, Scope.Scope> =>
+  Effect.gen(function*() {
+    const node = yield* enter(zk, spec)
+    const wait = awaitTurn(zk, spec, node.path)
+    const bounded = options.timeout === undefined
+      ? wait
+      : Effect.timeoutOrElse(wait, { duration: options.timeout, orElse: () => Effect.fail(options.onTimeout()) })
+    yield* Effect.onExit(bounded, (exit) => (Exit.isSuccess(exit) ? Effect.void : removeOwned(zk, node.path)))
+    const lapsed = yield* watchLapse(zk, options.lapse)
+    return { node, lapsed }
+  })
+
+/** The first contender is the holder. */
+export const firstWins = (sorted: ReadonlyArray<Contender>, ours: number): Contender | undefined =>
+  ours === 0 ? undefined : sorted[ours - 1]
+
+/**
+ * Checks a recipe's path and optional timeout before anything is sent: the timeout as a
+ * Duration (`undefined` when absent), or `BadArguments`.
+ */
+export const validate = (
+  op: string,
+  path: string,
+  timeout?: Duration.Input | undefined
+): Effect.Effect<Duration.Duration | undefined, BadArguments> =>
+  Effect.flatMap(ZNodePath.check(op, path), () => {
+    if (path === "/") return Effect.fail(new BadArguments({ op, path, detail: "a recipe needs a path of its own, not the root" }))
+    if (timeout === undefined) return Effect.succeed(undefined)
+    const d = Duration.fromInput(timeout)
+    return Option.isSome(d) && Duration.toMillis(d.value) >= 0
+      ? Effect.succeed(d.value)
+      : Effect.fail(new BadArguments({ op, path, detail: `timeout must be a non-negative duration, got ${String(timeout)}` }))
+  })

@@ -1,0 +1,139 @@
+/**
+ * Lock against a real server: mutual exclusion among sessions, fencing tokens, one watch per
+ * waiter, nothing left behind by timed-out, interrupted or finished contenders, and work
+ * interrupted with LockLost when the holder is cut off.
+ */
+import { assert, layer } from "@effect/vitest"
+import { Op } from "@effect-zk/core"
+import { FaultProxy } from "@effect-zk/node"
+import { FourLetterWord, ZooKeeperServer } from "@effect-zk/server"
+import { Deferred, Effect, Exit, Fiber, Option } from "effect"
+import { Lock } from "../src/index.ts"
+import { chrootOf, connectTo, eventually, overlaps, sandbox, sectionLog, tokensIncrease, using } from "./helpers/sessions.ts"
+
+layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "60 seconds", excludeTestServices: true })("Lock", (it) => {
+  it.effect("sessions take turns: no two sections overlap and fencing tokens strictly increase", () =>
+    Effect.gen(function*() {
+      const servers = yield* sandbox
+      const log = sectionLog()
+      const contender = (i: number) =>
+        Effect.gen(function*() {
+          const zk = yield* connectTo(servers)
+          for (let round = 0; round < 4; round++) {
+            yield* Lock.withLock("/locks/a", (lease) => log.section(`s${i}`, lease.fencingToken, Effect.sleep("5 millis"))).pipe(using(zk))
+          }
+        })
+      yield* Effect.all([0, 1, 2, 3, 4].map(contender), { concurrency: "unbounded" })
+      assert.strictEqual(log.sections.length, 20)
+      assert.deepStrictEqual(overlaps(log.sections), [])
+      assert.isTrue(tokensIncrease(log.sections))
+      const zk = yield* connectTo(servers)
+      assert.strictEqual(yield* zk.getAllChildrenNumber("/locks/a"), 0)
+    }))
+
+  it.effect("each waiter watches only its predecessor: one watch per queued node, none on the parent", () =>
+    Effect.gen(function*() {
+      const servers = yield* sandbox
+      const server = yield* ZooKeeperServer.ZooKeeperServer
+      const holder = yield* connectTo(servers)
+      const lease = yield* Lock.acquire("/locks/w").pipe(using(holder))
+      const waiters = yield* Effect.all([0, 1, 2, 3].map(() => connectTo(servers)))
+      // Forked one after another from this fiber: a fiber forked inside a concurrent `all` would end with it.
+      const fibers = yield* Effect.forEach(waiters, (zk) =>
+        Effect.forkChild(Effect.scoped(Lock.acquire("/locks/w").pipe(using(zk), Effect.andThen(Effect.never)))))
+      const chroot = chrootOf(servers)
+      const watchedPaths = FourLetterWord.wchc(server.port).pipe(
+        Effect.map((m) => [...m.values()].flat().filter((p) => p.startsWith(`${chroot}/locks/w`)))
+      )
+      yield* eventually(Effect.map(watchedPaths, (paths) => paths.length === 4))
+      const paths = yield* watchedPaths
+      // Four distinct nodes, each watched once (the holder's and three waiters'); the parent not at all.
+      assert.strictEqual(new Set(paths).size, 4)
+      assert.notInclude(paths, `${chroot}/locks/w`)
+      assert.include(paths, `${chroot}${lease.node}`)
+      yield* Effect.forEach(fibers, Fiber.interrupt)
+      const zk = yield* connectTo(servers)
+      assert.strictEqual(yield* zk.getAllChildrenNumber("/locks/w"), 1)
+    }))
+
+  it.effect("a timed-out waiter fails with LockTimeout and an interrupted one leaves no node", () =>
+    Effect.gen(function*() {
+      const servers = yield* sandbox
+      const holder = yield* connectTo(servers)
+      const other = yield* connectTo(servers)
+      const held = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      const holding = yield* Effect.forkChild(
+        Lock.withLock("/locks/t", Effect.andThen(Deferred.succeed(held, undefined), Deferred.await(release))).pipe(using(holder))
+      )
+      yield* Deferred.await(held)
+      const error = yield* Effect.flip(Lock.withLock("/locks/t", Effect.void, { timeout: "200 millis" }).pipe(using(other)))
+      assert.strictEqual(error._tag, "LockTimeout")
+      assert.strictEqual(yield* other.getAllChildrenNumber("/locks/t"), 1)
+      const waiting = yield* Effect.forkChild(Lock.withLock("/locks/t", Effect.void).pipe(using(other)))
+      yield* eventually(Effect.map(other.getAllChildrenNumber("/locks/t"), (n) => n === 2))
+      yield* Fiber.interrupt(waiting)
+      assert.strictEqual(yield* other.getAllChildrenNumber("/locks/t"), 1)
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(holding)
+      assert.strictEqual(yield* other.getAllChildrenNumber("/locks/t"), 0)
+    }))
+
+  it.effect("a cut-off holder's work is interrupted with LockLost; guard refuses once the node is gone", () =>
+    Effect.gen(function*() {
+      const servers = yield* sandbox
+      const server = yield* ZooKeeperServer.ZooKeeperServer
+      const proxy = yield* FaultProxy.make({ host: "127.0.0.1", port: server.port })
+      const holder = yield* connectTo(`${proxy.address}${chrootOf(servers)}`, { sessionTimeout: "2 seconds" })
+      const zk = yield* connectTo(servers)
+      yield* zk.create("/orders", "0")
+      const started = yield* Deferred.make<bigint>()
+      const interrupted = yield* Deferred.make<void>()
+      const work = yield* Effect.forkChild(
+        Lock.withLock("/locks/l", (lease) =>
+          Effect.andThen(Deferred.succeed(started, lease.fencingToken), Effect.never).pipe(
+            Effect.onInterrupt(() => Deferred.succeed(interrupted, undefined))
+          )).pipe(using(holder))
+      )
+      const firstToken = yield* Deferred.await(started)
+      yield* proxy.setMode("blackhole")
+      const exit = yield* Fiber.await(work)
+      assert.isTrue(Exit.isFailure(exit))
+      const error = Exit.isFailure(exit) ? exit.cause.reasons.find((r) => r._tag === "Fail") : undefined
+      assert.strictEqual(error?._tag === "Fail" ? error.error._tag : "none", "LockLost")
+      assert.isTrue(yield* Deferred.isDone(interrupted))
+      // Another session gets the lock once the cut-off session expires, with a greater token.
+      const lease = yield* Effect.scoped(Effect.map(Lock.acquire("/locks/l").pipe(using(zk)), (l) => l))
+      assert.isTrue(lease.fencingToken > firstToken)
+      const result = yield* Effect.flip(lease.guard([Op.set("/orders", "1")]))
+      assert.strictEqual(result._tag, "NoNode")
+      assert.strictEqual((yield* zk.get("/orders")).data.length, 1)
+      assert.isTrue(Option.isNone(yield* zk.exists(lease.node)))
+    }))
+
+  it.effect("guard applies writes atomically with the check while held; kazoo layout names nodes kazoo's way", () =>
+    Effect.gen(function*() {
+      const servers = yield* sandbox
+      const zk = yield* connectTo(servers)
+      yield* zk.create("/orders", "0")
+      yield* Effect.scoped(Effect.gen(function*() {
+        const lease = yield* Lock.acquire("/locks/k", { layout: "kazoo", data: "me" }).pipe(using(zk))
+        assert.match(lease.node, /^\/locks\/k\/[0-9a-f]{32}__lock__\d{10}$/)
+        yield* lease.guard([Op.set("/orders", "42")])
+        assert.strictEqual(new TextDecoder().decode((yield* zk.get("/orders")).data), "42")
+        assert.strictEqual(new TextDecoder().decode((yield* zk.get(lease.node)).data), "me")
+        const curator = yield* Lock.acquire("/locks/c").pipe(using(zk))
+        assert.match(curator.node, /^\/locks\/c\/_c_[0-9a-f-]{36}-lock-\d{10}$/)
+      }))
+      assert.strictEqual(yield* zk.getAllChildrenNumber("/locks"), 2)
+    }))
+
+  it.effect("bad input fails with BadArguments before anything is sent", () =>
+    Effect.gen(function*() {
+      const zk = yield* connectTo(yield* sandbox)
+      const e1 = yield* Effect.flip(Lock.withLock("locks/x", Effect.void).pipe(using(zk)))
+      const e2 = yield* Effect.flip(Lock.withLock("/locks/x", Effect.void, { timeout: -5 }).pipe(using(zk)))
+      assert.deepStrictEqual([e1._tag, e2._tag], ["BadArguments", "BadArguments"])
+      assert.isTrue(Option.isNone(yield* zk.exists("/locks")))
+    }))
+})

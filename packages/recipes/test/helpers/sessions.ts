@@ -1,0 +1,57 @@
+/**
+ * Test helpers for recipes: sessions in a sandboxed chroot of the shared server (the node
+ * package's fixtures), a recorder of critical sections, and checks over what it recorded.
+ */
+import { ZooKeeper, type ZooKeeperService } from "@effect-zk/core"
+import { Effect } from "effect"
+
+export { chrootOf, connectTo, eventually, sandbox } from "../../../node/test/utils/TestZooKeeper.ts"
+
+/** Runs `effect` with `zk` as its ZooKeeper service. */
+export const using = (zk: ZooKeeperService) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.provideService(effect, ZooKeeper, zk)
+
+/** One critical section: who held it, from when to when (ms, wall clock), with which token. */
+export interface Section {
+  readonly who: string
+  readonly token: bigint
+  readonly start: number
+  end: number
+  /** When the holder learned its guarantee lapsed (then the section counts only up to here). */
+  lapsedAt?: number
+}
+
+/** Records sections; `open` returns the section to close with `close`. */
+export const sectionLog = () => {
+  const sections: Array<Section> = []
+  return {
+    sections,
+    section: <A, E, R>(who: string, token: bigint, body: Effect.Effect<A, E, R>) =>
+      Effect.suspend(() => {
+        const s: Section = { who, token, start: performance.now(), end: Number.POSITIVE_INFINITY }
+        sections.push(s)
+        return Effect.ensuring(body, Effect.sync(() => {
+          s.end = performance.now()
+        }))
+      })
+  }
+}
+
+/** Pairs of sections that overlap in time (each counted until it ended or lapsed). */
+export const overlaps = (sections: ReadonlyArray<Section>): Array<readonly [Section, Section]> => {
+  const until = (s: Section) => Math.min(s.end, s.lapsedAt ?? Number.POSITIVE_INFINITY)
+  const sorted = [...sections].sort((a, b) => a.start - b.start)
+  const out: Array<readonly [Section, Section]> = []
+  for (let i = 0; i < sorted.length; i++) {
+    for (let j = i + 1; j < sorted.length && sorted[j]!.start < until(sorted[i]!); j++) {
+      out.push([sorted[i]!, sorted[j]!])
+    }
+  }
+  return out
+}
+
+/** Whether tokens strictly increase in the order sections started. */
+export const tokensIncrease = (sections: ReadonlyArray<Section>): boolean => {
+  const sorted = [...sections].sort((a, b) => a.start - b.start)
+  return sorted.every((s, i) => i === 0 || s.token > sorted[i - 1]!.token)
+}
