@@ -14,6 +14,7 @@
  *
  * @since 0.1.0
  */
+import type { ZooKeeperService } from "@effect-zk/core/ZooKeeper"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
@@ -22,15 +23,64 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import { CliConfig, CliError, CliOutput, Command, GlobalFlag } from "effect/cli"
 import * as Console from "effect/Console"
+import * as Lock from "./commands/Lock.ts"
 import * as Read from "./commands/Read.ts"
+import * as Server from "./commands/Server.ts"
+import * as Shell from "./commands/Shell.ts"
+import * as Transfer from "./commands/Transfer.ts"
+import * as Watch from "./commands/Watch.ts"
 import * as Write from "./commands/Write.ts"
-import { globalFlags } from "./Connection.ts"
+import { globalFlags, ShellSession } from "./Connection.ts"
 import { BadInput, errorLine, ExitStatus } from "./Failure.ts"
+import * as Signals from "./Signals.ts"
 
 /** Shown by `zk --version`. */
 export const VERSION = "0.1.0"
 
-const commands = [Read.ls, Read.tree, Read.get, Write.set, Write.create, Write.del, Read.stat, Read.exists, Write.acl, Read.du] as const
+const commands = [
+  Read.ls,
+  Read.tree,
+  Read.get,
+  Write.set,
+  Write.create,
+  Write.del,
+  Read.stat,
+  Read.exists,
+  Watch.watch,
+  Write.acl,
+  Transfer.exportCommand,
+  Transfer.importCommand,
+  Read.du,
+  Lock.lock,
+  Server.server
+] as const
+
+/** The names Tab completes at the start of a shell line. */
+const commandNames = commands.map((c) => c.name)
+
+/**
+ * Runs one shell line through the same tree, on the shell's session, printing its error the
+ * way `zk` would. Ctrl-C stops the line, not the shell.
+ */
+const runLine = (zk: ZooKeeperService) => (args: ReadonlyArray<string>, cwd: string): Promise<void> => {
+  const debug = args.includes("--debug")
+  const fiber = Effect.runFork(
+    Command.runWith(root, { version: VERSION })(args).pipe(
+      Effect.provideService(ShellSession, { zk, cwd }),
+      Effect.provide([NodeServices.layer, presenter, cliConfig])
+    )
+  )
+  const release = Signals.push(() => Effect.runFork(Fiber.interrupt(fiber)))
+  return new Promise((resolve) =>
+    fiber.addObserver((exit) => {
+      release()
+      exitStatus(exit, debug)
+      resolve()
+    })
+  )
+}
+
+const shell = Shell.make({ commandNames, runLine })
 
 /**
  * The root command with every subcommand and the global flags.
@@ -39,6 +89,13 @@ const commands = [Read.ls, Read.tree, Read.get, Write.set, Write.create, Write.d
  * @category commands
  */
 export const zk = Command.make("zk").pipe(
+  Command.withDescription("The everyday ZooKeeper command line"),
+  Command.withSubcommands([...commands, shell]),
+  Command.withGlobalFlags(globalFlags)
+)
+
+/** The tree a shell line runs through: everything but `shell` itself. */
+const root = Command.make("zk").pipe(
   Command.withDescription("The everyday ZooKeeper command line"),
   Command.withSubcommands(commands),
   Command.withGlobalFlags(globalFlags)
@@ -73,16 +130,17 @@ export const run = (args: ReadonlyArray<string>): Promise<number> => {
   )
   const fiber = Effect.runFork(program)
   let signal: "SIGINT" | "SIGTERM" | undefined
-  const onSignal = (name: "SIGINT" | "SIGTERM") => () => {
+  const release = Signals.push((name) => {
     signal = name
     Effect.runFork(Fiber.interrupt(fiber))
-  }
-  const onInt = onSignal("SIGINT")
-  const onTerm = onSignal("SIGTERM")
+  })
+  const onInt = () => Signals.deliver("SIGINT")
+  const onTerm = () => Signals.deliver("SIGTERM")
   process.on("SIGINT", onInt)
   process.on("SIGTERM", onTerm)
   return new Promise((resolve) => {
     fiber.addObserver((exit) => {
+      release()
       process.off("SIGINT", onInt)
       process.off("SIGTERM", onTerm)
       resolve(exitStatus(exit, debug, signal))

@@ -67,7 +67,7 @@ export const columns = (
       const pad = " ".repeat((widths[i] ?? 0) - width(cell))
       if (right.has(i)) return pad + cell
       return i === row.length - 1 ? cell : cell + pad
-    }).join("  ")
+    }).join("  ").trimEnd()
   )
 }
 
