@@ -20,11 +20,13 @@
  *
  * `import` checks the whole dump before connecting, then refuses to touch anything if a node
  * already exists (unless `--overwrite`, which sets data and ACL of the existing ones), then
- * creates parents before children in `multi` batches.
+ * creates parents before children in `multi` batches. A parent whose ACL does not let
+ * everybody create children is created open and gets its ACL after its subtree is in, so a
+ * read-only parent does not lock the import out of its own children.
  *
  * @since 0.1.0
  */
-import type { Acl } from "@effect-zk/core/Acl"
+import * as Acl from "@effect-zk/core/Acl"
 import { CreateMode } from "@effect-zk/core/CreateMode"
 import * as Op from "@effect-zk/core/Op"
 import * as ZNodePath from "@effect-zk/core/ZNodePath"
@@ -102,6 +104,12 @@ export const exportCommand = Command.make("export", { path: pathArgument }, ({ p
         return walked
       })
     )
+    // Without ADMIN on a node the server shows a digest id as `user:x`; such a dump cannot
+    // restore that ACL, so say so rather than let the import lock people out later.
+    const hidden = nodes.filter((n) => (n.acl ?? []).some((a) => a.id.scheme === "digest" && a.id.id.endsWith(":x"))).length
+    if (hidden > 0) {
+      yield* Output.warn(`zk: export ${JSON.stringify(root)}: ${hidden} nodes have digest ACLs whose hashes the server hid (no ADMIN permission); use --auth to export them exactly`)
+    }
     const head = JSON.stringify({ format: "zk-export", version: 1, root }).slice(0, -1)
     yield* Output.write(`${head},"nodes":[\n${nodes.map((n) => dumpLine(root, n)).join(",\n")}\n]}\n`)
   })).pipe(Command.withDescription("Write a subtree (data, ACLs, modes) as JSON to stdout"))
@@ -110,7 +118,7 @@ export const exportCommand = Command.make("export", { path: pathArgument }, ({ p
 interface Planned {
   readonly path: string
   readonly data: Uint8Array
-  readonly acl: ReadonlyArray<Acl>
+  readonly acl: ReadonlyArray<Acl.Acl>
   readonly ephemeral: boolean
 }
 
@@ -131,6 +139,9 @@ const plan = (root: string, dump: Dump): Effect.Effect<Array<Planned>, BadInput>
     }
     return out
   })
+
+const grantsAnyoneCreate = (acl: ReadonlyArray<Acl.Acl>): boolean =>
+  acl.some((a) => a.id.scheme === "world" && a.id.id === "anyone" && (a.perms & Acl.Perms.Create) !== 0)
 
 /** Ops per `multi`, and bytes of data per `multi`: well inside the server's 1 MB request limit. */
 const BATCH_OPS = 1000
@@ -162,11 +173,16 @@ const write = (zk: ZooKeeperService, root: string, nodes: ReadonlyArray<Planned>
       return yield* new NodeExists({ op: "import", path: existing[0]!.path, detail: `${existing.length} nodes of the dump exist; use --overwrite to replace them` })
     }
     const isExisting = new Set(existing.map((n) => n.path))
+    // A parent whose ACL would refuse us CREATE gets its children first: it is created open,
+    // and its own ACL is set once everything under it exists.
+    const parents = new Set(nodes.map((n) => ZNodePath.parent(n.path)))
+    const lockedOut = nodes.filter((n) => !isExisting.has(n.path) && parents.has(n.path) && !grantsAnyoneCreate(n.acl))
+    const deferred = new Set(lockedOut.map((n) => n.path))
     const ops = nodes.map((n) => {
       const size = n.data.length + n.path.length + 64
       if (isExisting.has(n.path)) return { op: Op.set(n.path, n.data), size }
       const mode = n.ephemeral ? CreateMode.Ephemeral : CreateMode.Persistent
-      return { op: Op.create(n.path, n.data, { mode, acl: n.acl }), size }
+      return { op: Op.create(n.path, n.data, { mode, acl: deferred.has(n.path) ? Acl.openUnsafe : n.acl }), size }
     })
     const bar = Progress.bar(`import ${root}`, nodes.length)
     let done = 0
@@ -175,8 +191,8 @@ const write = (zk: ZooKeeperService, root: string, nodes: ReadonlyArray<Planned>
       done += batch.length
       bar.update(done)
     }
-    // setAcl is not a multi op; existing nodes get theirs after the data is in.
-    yield* Effect.forEach(existing, (n) => zk.setAcl(n.path, n.acl), { concurrency: 512, discard: true })
+    // setAcl is not a multi op: existing nodes and the parents created open get theirs now.
+    yield* Effect.forEach([...existing, ...lockedOut], (n) => zk.setAcl(n.path, n.acl), { concurrency: 512, discard: true })
     bar.finish()
     return { created: nodes.length - existing.length, updated: existing.length }
   })
