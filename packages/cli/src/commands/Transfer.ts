@@ -19,7 +19,8 @@
  * the server's own subtree.
  *
  * `import` checks the whole dump before connecting, then refuses to touch anything if a node
- * already exists (unless `--overwrite`, which sets data and ACL of the existing ones), then
+ * already exists (unless `--overwrite`, which sets the data and ACL of existing nodes where
+ * they differ from the dump), then
  * creates parents before children in `multi` batches. A parent whose ACL does not let
  * everybody create children is created open and gets its ACL after its subtree is in, so a
  * read-only parent does not lock the import out of its own children.
@@ -140,6 +141,8 @@ const plan = (root: string, dump: Dump): Effect.Effect<Array<Planned>, BadInput>
     return out
   })
 
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i])
+
 const grantsAnyoneCreate = (acl: ReadonlyArray<Acl.Acl>): boolean =>
   acl.some((a) => a.id.scheme === "world" && a.id.id === "anyone" && (a.perms & Acl.Perms.Create) !== 0)
 
@@ -172,19 +175,23 @@ const write = (zk: ZooKeeperService, root: string, nodes: ReadonlyArray<Planned>
     if (existing.length > 0 && !overwrite) {
       return yield* new NodeExists({ op: "import", path: existing[0]!.path, detail: `${existing.length} nodes of the dump exist; use --overwrite to replace them` })
     }
+    // Only what differs is written: a node that already matches may well refuse writes.
+    const current = yield* Effect.forEach(existing, (n) => Effect.all([zk.get(n.path), zk.getAcl(n.path)]), { concurrency: 512 })
+    const staleData = existing.filter((n, i) => !sameBytes(current[i]![0].data, n.data))
+    const staleAcl = existing.filter((n, i) => JSON.stringify(current[i]![1].acl) !== JSON.stringify(n.acl))
     const isExisting = new Set(existing.map((n) => n.path))
     // A parent whose ACL would refuse us CREATE gets its children first: it is created open,
     // and its own ACL is set once everything under it exists.
     const parents = new Set(nodes.map((n) => ZNodePath.parent(n.path)))
     const lockedOut = nodes.filter((n) => !isExisting.has(n.path) && parents.has(n.path) && !grantsAnyoneCreate(n.acl))
     const deferred = new Set(lockedOut.map((n) => n.path))
-    const ops = nodes.map((n) => {
+    const ops = [...staleData, ...nodes.filter((n) => !isExisting.has(n.path))].map((n) => {
       const size = n.data.length + n.path.length + 64
       if (isExisting.has(n.path)) return { op: Op.set(n.path, n.data), size }
       const mode = n.ephemeral ? CreateMode.Ephemeral : CreateMode.Persistent
       return { op: Op.create(n.path, n.data, { mode, acl: deferred.has(n.path) ? Acl.openUnsafe : n.acl }), size }
     })
-    const bar = Progress.bar(`import ${root}`, nodes.length)
+    const bar = Progress.bar(`import ${root}`, ops.length)
     let done = 0
     for (const batch of batches(ops)) {
       yield* zk.multi(batch)
@@ -192,9 +199,9 @@ const write = (zk: ZooKeeperService, root: string, nodes: ReadonlyArray<Planned>
       bar.update(done)
     }
     // setAcl is not a multi op: existing nodes and the parents created open get theirs now.
-    yield* Effect.forEach([...existing, ...lockedOut], (n) => zk.setAcl(n.path, n.acl), { concurrency: 512, discard: true })
+    yield* Effect.forEach([...staleAcl, ...lockedOut], (n) => zk.setAcl(n.path, n.acl), { concurrency: 512, discard: true })
     bar.finish()
-    return { created: nodes.length - existing.length, updated: existing.length }
+    return { created: nodes.length - existing.length, updated: new Set([...staleData, ...staleAcl]).size }
   })
 
 /**
@@ -206,7 +213,7 @@ const write = (zk: ZooKeeperService, root: string, nodes: ReadonlyArray<Planned>
  */
 export const importCommand = Command.make("import", {
   path: pathArgument,
-  overwrite: toggle("overwrite", "set data and ACL of nodes that exist instead of refusing"),
+  overwrite: toggle("overwrite", "replace the data and ACL of existing nodes where they differ, instead of refusing"),
   ephemeral: toggle("ephemeral", "recreate ephemeral nodes as ephemerals of this session (skipped by default)")
 }, ({ path: input, overwrite, ephemeral }) =>
   Effect.gen(function*() {

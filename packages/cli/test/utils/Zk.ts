@@ -8,6 +8,7 @@ import { ZooKeeperServer } from "@effect-zk/server"
 import { Duration, Effect, type Scope } from "effect"
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
+import * as Os from "node:os"
 import * as Path from "node:path"
 
 /** The built executable; `tsc -b` (part of `pnpm test`) makes it. */
@@ -24,9 +25,11 @@ export interface Result {
   readonly out: string
 }
 
+const home = Fs.mkdtempSync(Path.join(Os.tmpdir(), "zk-cli-test-home-"))
+
 /** The environment of every run: no inherited ZK_SERVERS, no colour, a private home for the shell history. */
 export const baseEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1", HOME: Path.join(Path.dirname(BIN), "..", ".test-home"), ...extra }
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1", HOME: home, ...extra }
   if (extra["ZK_SERVERS"] === undefined) delete env["ZK_SERVERS"]
   return env
 }
@@ -81,12 +84,16 @@ export const start = (args: ReadonlyArray<string>): Effect.Effect<Running, never
     (running) => Effect.sync(() => running.child.kill("SIGKILL"))
   )
 
-/** Polls `condition` every 25 ms until it holds, failing after `timeout`. */
-export const eventually = <E, R>(condition: Effect.Effect<boolean, E, R>, timeout: Duration.Input = "15 seconds") =>
+/** Polls `condition` every 25 ms until it holds, failing after `timeout` (with `context()` in the message). */
+export const eventually = <E, R>(
+  condition: Effect.Effect<boolean, E, R>,
+  timeout: Duration.Input = "15 seconds",
+  context: () => string = () => ""
+) =>
   Effect.gen(function*() {
     const deadline = Date.now() + Duration.toMillis(Duration.fromInputUnsafe(timeout))
     while (!(yield* condition)) {
-      if (Date.now() > deadline) return yield* Effect.die(new Error(`condition not met within ${Duration.format(Duration.fromInputUnsafe(timeout))}`))
+      if (Date.now() > deadline) return yield* Effect.die(new Error(`condition not met within ${Duration.format(Duration.fromInputUnsafe(timeout))}\n${context()}`))
       yield* Effect.sleep("25 millis")
     }
   })
