@@ -11,8 +11,8 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 
-/** The built executable; `tsc -b` (part of `pnpm test`) makes it. */
-export const BIN = Path.resolve(import.meta.dirname, "../../dist/bin.js")
+/** The executable the `zk` bin points at: `tsc -b`, then the bundle (test/setup.ts makes it). */
+export const BIN = Path.resolve(import.meta.dirname, "../../dist/zk.js")
 if (!Fs.existsSync(BIN)) throw new Error(`${BIN} is missing: run \`pnpm exec tsc -b\` first`)
 
 /** What a finished run left behind. */
