@@ -13,6 +13,17 @@
  */
 import * as Data from "effect/Data"
 
+interface Described {
+  readonly command: string
+  /** What was refused or failed (a path, an ACL entry); quoted in the message. */
+  readonly subject?: string | undefined
+  readonly detail: string
+}
+
+/** `command "subject": detail`, the core's message shape. */
+const describe = ({ command, detail, subject }: Described): string =>
+  subject === undefined ? `${command}: ${detail}` : `${command} ${JSON.stringify(subject)}: ${detail}`
+
 /**
  * Input refused before anything is sent: a bad path, ACL notation, duration or value. Exit
  * status 2, like a usage error.
@@ -26,16 +37,9 @@ import * as Data from "effect/Data"
  * @since 0.1.0
  * @category errors
  */
-export class BadInput extends Data.TaggedError("BadInput")<{
-  readonly command: string
-  /** What was refused (a path, an ACL entry); quoted in the message. */
-  readonly subject?: string | undefined
-  readonly detail: string
-}> {
+export class BadInput extends Data.TaggedError("BadInput")<Described> {
   override get message(): string {
-    return this.subject === undefined
-      ? `${this.command}: ${this.detail}`
-      : `${this.command} ${JSON.stringify(this.subject)}: ${this.detail}`
+    return describe(this)
   }
 }
 
@@ -46,15 +50,9 @@ export class BadInput extends Data.TaggedError("BadInput")<{
  * @since 0.1.0
  * @category errors
  */
-export class CommandFailed extends Data.TaggedError("CommandFailed")<{
-  readonly command: string
-  readonly subject?: string | undefined
-  readonly detail: string
-}> {
+export class CommandFailed extends Data.TaggedError("CommandFailed")<Described> {
   override get message(): string {
-    return this.subject === undefined
-      ? `${this.command}: ${this.detail}`
-      : `${this.command} ${JSON.stringify(this.subject)}: ${this.detail}`
+    return describe(this)
   }
 }
 

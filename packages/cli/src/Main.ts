@@ -34,7 +34,12 @@ import { globalFlags, ShellSession } from "./Connection.ts"
 import { BadInput, errorLine, ExitStatus } from "./Failure.ts"
 import * as Signals from "./Signals.ts"
 
-/** Shown by `zk --version`. */
+/**
+ * The version `zk --version` shows.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
 export const VERSION = "0.1.0"
 
 const commands = [
