@@ -89,9 +89,9 @@ export interface ClientIdJson {
  *
  * Two live clients that share one ClientId fight over the session: each connect moves the
  * session to the newer connection and the server closes the older one, so both keep bouncing
- * between `Disconnected` and `Connected`, and their operations fail with `ConnectionLoss`
- * (or `SessionMoved`). Re-attach only after the first client is gone (closed without
- * `close`, e.g. the process died), as a hand-over, never to share a session.
+ * between `Disconnected` and `Connected`, and their operations fail with `ConnectionLoss`.
+ * Re-attach only after the first client is gone without `close` (e.g. its process died), as a
+ * hand-over, never to share a session.
  *
  * @example
  * ```ts

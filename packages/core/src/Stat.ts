@@ -58,30 +58,11 @@ export type StatJson = { readonly [K in keyof Stat]: Stat[K] extends bigint ? st
  * the bigints. The fields are plain own properties, so spreading and deep equality see only
  * the 11 fields.
  */
-class StatRecord implements Stat {
-  readonly czxid: bigint
-  readonly mzxid: bigint
-  readonly ctime: bigint
-  readonly mtime: bigint
-  readonly version: number
-  readonly cversion: number
-  readonly aversion: number
-  readonly ephemeralOwner: bigint
-  readonly dataLength: number
-  readonly numChildren: number
-  readonly pzxid: bigint
+// The class takes the interface's fields by declaration merging, so they are declared once.
+interface StatRecord extends Stat {}
+class StatRecord {
   constructor(fields: Stat) {
-    this.czxid = fields.czxid
-    this.mzxid = fields.mzxid
-    this.ctime = fields.ctime
-    this.mtime = fields.mtime
-    this.version = fields.version
-    this.cversion = fields.cversion
-    this.aversion = fields.aversion
-    this.ephemeralOwner = fields.ephemeralOwner
-    this.dataLength = fields.dataLength
-    this.numChildren = fields.numChildren
-    this.pzxid = fields.pzxid
+    Object.assign(this, fields)
   }
   toJSON(): StatJson {
     return toJson(this)

@@ -86,7 +86,12 @@ export interface ZooKeeperConfig {
   readonly connectTimeout?: Duration.Input | undefined
   /** An operation that gets no reply in time fails with `OperationTimeout`. Default: none. */
   readonly requestTimeout?: Duration.Input | undefined
-  /** Re-attach to this session (gozk's Redial) instead of opening a new one. */
+  /**
+   * Re-attach to this session (gozk's Redial) instead of opening a new one: a hand-over from a
+   * client that is gone. Two live clients with one ClientId take the session from each other
+   * on every connect, bouncing between Disconnected and Connected, their operations failing
+   * with ConnectionLoss (see `ClientId`).
+   */
   readonly session?: ClientId | undefined
   /** Accept a read-only server (state `ConnectedReadOnly`) when no read-write one answers. */
   readonly canBeReadOnly?: boolean | undefined
@@ -140,10 +145,9 @@ export interface ZooKeeperConfig {
   readonly createChroot?: boolean | undefined
   /**
    * The level of the session's routine log lines (`ZooKeeper session Connected`, `Closed`,
-   * ...); `Disconnected` is logged at `Warn` and `Expired`/`AuthFailed` at `Error` whatever
-   * this level, unless it is `"None"`.
-   * `"None"` logs nothing, so a command-line tool stays quiet without raising the whole
-   * application's `MinimumLogLevel`. Default `"Info"`.
+   * ...). `Disconnected` is logged at `Warn` and `Expired`/`AuthFailed` at `Error` whatever
+   * this level is. `"None"` logs nothing at all, so a command-line tool stays quiet without
+   * raising the whole application's `MinimumLogLevel`. Default `"Info"`.
    *
    * @example
    * ```ts
@@ -300,7 +304,10 @@ export interface RetryChangeOptions {
  * @category models
  */
 export interface ZooKeeperService {
-  /** Creates a node; returns its path (with the sequence suffix for sequential modes). */
+  /**
+   * Creates a node; returns its path (with the sequence suffix for sequential modes, and the
+   * `_c_<uuid>-` prefix for `protected`). `parents: true` creates missing parents first.
+   */
   readonly create: (path: string, data?: Data, options?: CreateOptions) => Effect.Effect<string, ZkError>
   /** Creates a node; returns its path and Stat. */
   readonly create2: (

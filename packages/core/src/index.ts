@@ -5,15 +5,19 @@
  * @since 0.1.0
  */
 import type * as Acls from "./Acl.ts"
+import type * as Stats from "./Stat.ts"
 import type * as ZkErrors from "./ZkError.ts"
 
 /** @since 0.1.0 */
 export { ZooKeeper } from "./ZooKeeper.ts"
 /** @since 0.1.0 */
 export type {
+  ChildData,
   CreateOptions,
   Credential,
   Data,
+  DeleteOptions,
+  EnsurePathOptions,
   NodeData,
   RetryChangeOptions,
   VersionOptions,
@@ -53,8 +57,8 @@ export { ErrorCode } from "./ZkError.ts"
 export { ClientId } from "./Session.ts"
 /** @since 0.1.0 */
 export type { SessionEvent, SessionState } from "./Session.ts"
-/** @since 0.1.0 */
-export type { Stat } from "./Stat.ts"
+/** A znode's metadata. @since 0.1.0 */
+export type Stat = Stats.Stat
 /** @since 0.1.0 */
 export type { WatchEvent, WatchEventType } from "./WatchEvent.ts"
 
@@ -62,6 +66,10 @@ export type { WatchEvent, WatchEventType } from "./WatchEvent.ts"
 export * as ConnectString from "./ConnectString.ts"
 /** @since 0.1.0 */
 export * as ZNodePath from "./ZNodePath.ts"
+/** Node data as typed values (JSON text, a Schema) and its error, `JsonDataError`. @since 0.1.0 */
+export * as JsonData from "./JsonData.ts"
+/** `Stat.toJson` and `Stat.make`; also the type `Stat`. @since 0.1.0 */
+export * as Stat from "./Stat.ts"
 /** @since 0.1.0 */
 export * as Protocol from "./Protocol.ts"
 /** @since 0.1.0 */

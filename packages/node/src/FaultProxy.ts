@@ -22,6 +22,7 @@
  *
  * @since 0.1.0
  */
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as Net from "node:net"
@@ -55,8 +56,8 @@ export interface FaultProxy {
   readonly port: number
   /** Sets the mode of one direction, or of both (the default). */
   readonly setMode: (mode: Mode, direction?: Direction) => Effect.Effect<void>
-  /** Delays every chunk by this many milliseconds (0 = none). */
-  readonly setDelay: (millis: number) => Effect.Effect<void>
+  /** Delays every chunk by this long: any `Duration.Input` ("200 millis"), a number is milliseconds (0 = none). */
+  readonly setDelay: (delay: Duration.Input) => Effect.Effect<void>
   /** Closes every open connection now; new ones are still accepted. */
   readonly cut: Effect.Effect<void>
   /**
@@ -174,7 +175,7 @@ export const make = (target: { readonly host: string; readonly port: number }): 
                 }
               }
             }),
-          setDelay: (millis) => Effect.sync(() => void (delay = millis)),
+          setDelay: (input) => Effect.sync(() => void (delay = Duration.toMillis(Duration.fromInputUnsafe(input)))),
           cut: Effect.sync(closeAll),
           cutAfter: (bytes) => Effect.sync(() => void (cutBudget = Math.max(0, bytes))),
           setRefuse: (value) => Effect.sync(() => void (refuse = value)),

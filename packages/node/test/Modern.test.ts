@@ -175,7 +175,7 @@ layer(ZooKeeperServer.layer(), { timeout: "60 seconds", excludeTestServices: tru
       assert.strictEqual(yield* Queue.take(received), "NodeDataChanged /kept")
       // A slow link from here on: SetWatches2 reaches the server well after the ConnectResponse
       // reached the client, so a Resync sent on reconnect rather than on the re-arm shows.
-      yield* proxy.setDelay(400)
+      yield* proxy.setDelay("400 millis")
       yield* proxy.cut
       assert.strictEqual(yield* Queue.take(received), "Resync /kept")
       // Resync means armed: the server already holds the watch, so the change below cannot slip by.

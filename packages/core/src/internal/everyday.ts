@@ -77,7 +77,7 @@ export const extend = (base: CoreService, chroot: string | undefined): ZooKeeper
     if (bad !== undefined) return Effect.fail(new BadArguments({ op, path, detail: bad }))
     return Effect.flatMap(nodeMode(op, path, options.parentMode), (parentMode) => {
       const once = options.parents === true ? (p: string) => Paths.withParents(base, p, parentMode, plain(p)) : plain
-      return explainChroot(op, path, options.protected === true ? Protected.create(base, path, mode, once, found) : once(path))
+      return explainChroot(op, path, options.protected === true ? Protected.create(base, op, path, mode, once, found) : once(path))
     })
   }
 

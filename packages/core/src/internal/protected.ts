@@ -55,13 +55,14 @@ export const modeError = (mode: CreateMode): string | undefined =>
  */
 export const create = <A>(
   ops: Pick<ZooKeeperService, "children">,
+  op: string,
   path: string,
   mode: CreateMode,
   create: (protectedPath: string) => Effect.Effect<A, ZkError>,
   found: (path: string) => Effect.Effect<A, ZkError>
 ): Effect.Effect<A, ZkError> => {
   const bad = modeError(mode)
-  if (bad !== undefined) return Effect.fail(new BadArguments({ op: "create", path, detail: bad }))
+  if (bad !== undefined) return Effect.fail(new BadArguments({ op, path, detail: bad }))
   return Effect.gen(function*() {
     const parent = ZNodePath.parent(path)
     const prefix = ZNodePath.protectedPrefix(yield* uuid)
