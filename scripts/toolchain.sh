@@ -11,6 +11,7 @@
 #   - Java, ZooKeeper and tmux from Debian's packages when running as root (otherwise it prints
 #     the command to run and fails), because every session and watch test runs against a real
 #     server, and `zk shell` is tested in a real terminal;
+#   - Curator, kazoo and a JDK (javac) from Debian, for the recipes' interop tests;
 #   - the workspace's dependencies from the committed lockfile.
 set -euo pipefail
 
@@ -46,7 +47,7 @@ if [[ $(pnpm --version 2>/dev/null || true) != "$PNPM_VERSION" ]]; then
   npm install --silent --no-audit --no-fund --prefix "$tools/pnpm" "pnpm@$PNPM_VERSION" >&2
 fi
 
-# 3. Java and ZooKeeper (Debian packages)
+# 3. Java, ZooKeeper and tmux (Debian packages)
 # tmux drives `zk shell` through a real terminal in the cli's tests.
 if [[ -z ${ZOOKEEPER_HOME:-} && ! -f /usr/share/java/zookeeper.jar ]] || ! command -v java >/dev/null 2>&1 || ! command -v tmux >/dev/null 2>&1; then
   pkgs="zookeeper default-jre-headless tmux"
@@ -55,7 +56,22 @@ if [[ -z ${ZOOKEEPER_HOME:-} && ! -f /usr/share/java/zookeeper.jar ]] || ! comma
     export DEBIAN_FRONTEND=noninteractive
     apt-get install -y -q $pkgs >&2 || { apt-get update -q >&2 && apt-get install -y -q $pkgs >&2; }
   else
-    say "ZooKeeper and Java are missing. Install them with:"
+    say "ZooKeeper, Java or tmux is missing. Install them with:"
+    say "  sudo apt-get update && sudo apt-get install -y $pkgs"
+    exit 1
+  fi
+fi
+
+# 3b. The anchors the recipes' interop tests run against: Curator (JVM, compiled with javac at
+# test time) and kazoo (Debian's python3), both from Debian's packages.
+if [[ ! -f /usr/share/java/curator-recipes.jar || ! -f /usr/lib/python3/dist-packages/kazoo/__init__.py ]] || ! command -v javac >/dev/null 2>&1; then
+  pkgs="libcurator-recipes-java libcurator-discovery-java python3-kazoo default-jdk-headless"
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    say "installing $pkgs (Debian packages)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q $pkgs >&2 || { apt-get update -q >&2 && apt-get install -y -q $pkgs >&2; }
+  else
+    say "Curator, kazoo and a JDK are missing. Install them with:"
     say "  sudo apt-get update && sudo apt-get install -y $pkgs"
     exit 1
   fi

@@ -81,26 +81,32 @@ export const enter = (zk: ZooKeeperService, spec: ContendSpec): Effect.Effect<Cr
     (created) => removeOwned(zk, created.path)
   )
 
+/** A bound on the wait for a turn, and the error to fail with when it runs out. */
+export interface TurnTimeout<E> {
+  readonly duration: Duration.Duration
+  readonly error: () => E
+}
+
 /**
- * Enters and waits for our turn (at most `timeout`, then `onTimeout`), then starts watching for
- * a lapse. A wait that fails, times out or is interrupted deletes our node at once, not only
+ * Enters and waits for our turn (bounded by `timeout` when given), then starts watching for a
+ * lapse. A wait that fails, times out or is interrupted deletes our node at once, not only
  * when the caller's scope closes.
  */
-export const takeTurn = <E>(
+export const takeTurn = <E = never>(
   zk: ZooKeeperService,
   spec: ContendSpec,
   options: {
-    readonly timeout: Duration.Duration | undefined
-    readonly onTimeout: () => E
     readonly lapse: LapsePolicy
+    readonly timeout?: TurnTimeout<E> | undefined
   }
 ): Effect.Effect<Turn, ZkError | E, Scope.Scope> =>
   Effect.gen(function*() {
     const node = yield* enter(zk, spec)
     const wait = awaitTurn(zk, spec, node.path)
-    const bounded = options.timeout === undefined
+    const timeout = options.timeout
+    const bounded = timeout === undefined
       ? wait
-      : Effect.timeoutOrElse(wait, { duration: options.timeout, orElse: () => Effect.fail(options.onTimeout()) })
+      : Effect.timeoutOrElse(wait, { duration: timeout.duration, orElse: () => Effect.fail(timeout.error()) })
     yield* Effect.onExit(bounded, (exit) => (Exit.isSuccess(exit) ? Effect.void : removeOwned(zk, node.path)))
     const lapsed = yield* watchLapse(zk, options.lapse)
     return { node, lapsed }

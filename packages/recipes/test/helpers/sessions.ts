@@ -2,8 +2,8 @@
  * Test helpers for recipes: sessions in a sandboxed chroot of the shared server (the node
  * package's fixtures), a recorder of critical sections, and checks over what it recorded.
  */
-import { ZooKeeper, type ZooKeeperService } from "@effect-zk/core"
-import { Effect } from "effect"
+import { ZooKeeper, type ZkError, type ZooKeeperService } from "@effect-zk/core"
+import { Effect, Option, Schedule } from "effect"
 
 export { chrootOf, connectTo, eventually, sandbox } from "../../../node/test/utils/TestZooKeeper.ts"
 
@@ -55,3 +55,36 @@ export const tokensIncrease = (sections: ReadonlyArray<Section>): boolean => {
   const sorted = [...sections].sort((a, b) => a.start - b.start)
   return sorted.every((s, i) => i === 0 || s.token > sorted[i - 1]!.token)
 }
+
+/** Nodes left under a recipe's root: 0 also when the root is gone (an empty container is reaped). */
+export const leftover = (zk: ZooKeeperService, path: string) =>
+  zk.getAllChildrenNumber(path).pipe(Effect.catchTag("NoNode", () => Effect.succeed(0)))
+
+/**
+ * One critical section checked without clocks: claim the ephemeral `occupant` node (false if
+ * another holder, ours or an anchor's, is inside), hold, leave. Every party of a test uses the
+ * same occupant path.
+ */
+export const occupy = (zk: ZooKeeperService, occupant: string, holdMs: number) =>
+  Effect.acquireUseRelease(
+    reliably(zk.create(occupant, undefined, { mode: "Ephemeral" })).pipe(
+      Effect.as(true),
+      // After a ConnectionLoss our own create may have gone through: ours is not a violation.
+      Effect.catchTag("NodeExists", () => ownedBy(zk, occupant))
+    ),
+    (alone) => Effect.as(Effect.sleep(`${holdMs} millis`), alone),
+    // Also when interrupted (the guarantee lapsed): leave before the lock is released.
+    (alone) => (alone ? reliably(zk.delete(occupant)).pipe(Effect.ignore) : Effect.void)
+  )
+
+/** Tries again while the connection is down (up to 30 s); the session's end stops it. */
+const reliably = <A>(effect: Effect.Effect<A, ZkError>) =>
+  Effect.retry(effect, { schedule: Schedule.spaced("50 millis"), times: 600, while: (e) => e._tag === "ConnectionLoss" })
+
+/** Whether `path` is an ephemeral of this session. */
+const ownedBy = (zk: ZooKeeperService, path: string) =>
+  Effect.gen(function*() {
+    const stat = yield* reliably(zk.exists(path))
+    const { sessionId } = yield* zk.clientId
+    return Option.isSome(stat) && stat.value.ephemeralOwner === sessionId
+  })
