@@ -139,3 +139,52 @@ export const children = (path: string): ReadOp => ({ _tag: "Children", path })
  * @category schemas
  */
 export { OpResult } from "./internal/opResult.ts"
+
+/**
+ * How {@link batches} sizes its runs.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BatchOptions<A> {
+  /** At most this many items in a run. */
+  readonly maxItems: number
+  /** At most this many bytes in a run, as `size` counts them (a single larger item gets a run of its own). */
+  readonly maxBytes: number
+  /** An item's share of a request or reply, in bytes. */
+  readonly size: (item: A) => number
+}
+
+/**
+ * Splits bulk work into runs that each fit one `multi` or `multiRead`. The server refuses a
+ * frame over its `jute.maxbuffer` (1 MiB by default) in either direction, and a transaction is
+ * all or nothing, so a subtree delete, an import or a cache's bulk read goes in runs bounded both
+ * by count and by bytes. Order is kept.
+ *
+ * @example
+ * ```ts
+ * for (const run of Op.batches(paths, { maxItems: 500, maxBytes: 256 * 1024, size: (p) => p.length })) {
+ *   yield* zk.multi(run.map((p) => Op.delete(p)))
+ * }
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const batches = <A>(items: Iterable<A>, options: BatchOptions<A>): Array<Array<A>> => {
+  const out: Array<Array<A>> = []
+  let run: Array<A> = []
+  let bytes = 0
+  for (const item of items) {
+    const size = options.size(item)
+    if (run.length > 0 && (run.length >= options.maxItems || bytes + size > options.maxBytes)) {
+      out.push(run)
+      run = []
+      bytes = 0
+    }
+    run.push(item)
+    bytes += size
+  }
+  if (run.length > 0) out.push(run)
+  return out
+}

@@ -250,24 +250,9 @@ const childOf = (parent: string, name: string): string => (parent === "/" ? "/" 
 const levelOf = (root: string, path: string): number =>
   path === root ? 0 : depth(path) - (root === "/" ? 0 : depth(root))
 
-/** Splits `items` into batches whose estimated reply stays near {@link BATCH_BYTES}. */
-const batches = <A>(items: ReadonlyArray<A>, bytes: (a: A) => number): Array<Array<A>> => {
-  const out: Array<Array<A>> = []
-  let batch: Array<A> = []
-  let size = 0
-  for (const item of items) {
-    const b = bytes(item)
-    if (batch.length > 0 && (size + b > BATCH_BYTES || batch.length >= MAX_BATCH)) {
-      out.push(batch)
-      batch = []
-      size = 0
-    }
-    batch.push(item)
-    size += b
-  }
-  if (batch.length > 0) out.push(batch)
-  return out
-}
+/** Splits `items` into runs whose estimated reply stays near {@link BATCH_BYTES}. */
+const batches = <A>(items: ReadonlyArray<A>, size: (a: A) => number): Array<Array<A>> =>
+  Op.batches(items, { maxItems: MAX_BATCH, maxBytes: BATCH_BYTES, size })
 
 const validate = (root: string, options: TreeCacheOptions | undefined): BadArguments | undefined => {
   const bad = ZNodePath.validationError(root)

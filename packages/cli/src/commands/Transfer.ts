@@ -150,22 +150,8 @@ const grantsAnyoneCreate = (acl: ReadonlyArray<Acl.Acl>): boolean =>
 const BATCH_OPS = 1000
 const BATCH_BYTES = 512 * 1024
 
-const batches = (ops: ReadonlyArray<{ readonly op: Op.Op; readonly size: number }>): Array<Array<Op.Op>> => {
-  const out: Array<Array<Op.Op>> = []
-  let current: Array<Op.Op> = []
-  let bytes = 0
-  for (const { op, size } of ops) {
-    if (current.length > 0 && (current.length >= BATCH_OPS || bytes + size > BATCH_BYTES)) {
-      out.push(current)
-      current = []
-      bytes = 0
-    }
-    current.push(op)
-    bytes += size
-  }
-  if (current.length > 0) out.push(current)
-  return out
-}
+const batches = (ops: ReadonlyArray<{ readonly op: Op.Op; readonly size: number }>): Array<Array<Op.Op>> =>
+  Op.batches(ops, { maxItems: BATCH_OPS, maxBytes: BATCH_BYTES, size: (o) => o.size }).map((run) => run.map((o) => o.op))
 
 const write = (zk: ZooKeeperService, root: string, nodes: ReadonlyArray<Planned>, overwrite: boolean) =>
   Effect.gen(function*() {

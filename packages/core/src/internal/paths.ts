@@ -99,23 +99,6 @@ const walk = (ops: PathOps, root: string): Effect.Effect<ReadonlyArray<string> |
     return all
   })
 
-/** Splits paths into batches that fit one `multi`. */
-const batches = (paths: ReadonlyArray<string>): Array<Array<string>> => {
-  const out: Array<Array<string>> = []
-  let current: Array<string> = []
-  let bytes = 0
-  for (const p of paths) {
-    if (current.length === BATCH_OPS || bytes + p.length > BATCH_BYTES) {
-      out.push(current)
-      current = []
-      bytes = 0
-    }
-    current.push(p)
-    bytes += p.length
-  }
-  if (current.length > 0) out.push(current)
-  return out
-}
 
 /**
  * Deletes a batch in one `multi`. A transaction is all or nothing, so when another session
@@ -158,7 +141,7 @@ export const deleteRecursive = (
       }
       started = true
       const descendants = nodes.slice(1).reverse()
-      for (const batch of batches(descendants)) yield* deleteBatch(ops, batch)
+      for (const batch of Op.batches(descendants, { maxItems: BATCH_OPS, maxBytes: BATCH_BYTES, size: (p) => p.length })) yield* deleteBatch(ops, batch)
       yield* ops.delete(path, { version }).pipe(Effect.catchTag("NoNode", () => Effect.void))
     })
     return Effect.retry(attempt, { schedule, while: isTag("NotEmpty") })
