@@ -59,7 +59,7 @@ layer(
             const zk = yield* ZooKeeper
             sessions.set(who, zk)
             while (!(yield* Deferred.isDone(stop))) {
-              const alone = yield* Lock.withLock(path, (lease) => log.section(who, lease.fencingToken, occupy(zk, `${path}-occupant`, 15)), { layout })
+              const alone = yield* Lock.withLock(path, (lease) => log.section(who, lease.fencingToken, occupy(zk, `${path}-occupant`, 15), lease.lost), { layout })
                 .pipe(Effect.catchTag("LockLost", () => Effect.succeed(true)))
               if (!alone) violations++
             }

@@ -34,13 +34,23 @@ export const sectionLog = () => {
   const sections: Array<Section> = []
   return {
     sections,
-    section: <A, E, R>(who: string, token: bigint, body: Effect.Effect<A, E, R>) =>
+    /**
+     * Runs `body` as one section. `lapse` (a lease's `lost`) marks the moment the holder learns
+     * its guarantee lapsed: from then on the section no longer counts, however long the
+     * interruption of `body` takes on a loaded machine.
+     */
+    section: <A, E, R>(who: string, token: bigint, body: Effect.Effect<A, E, R>, lapse?: Effect.Effect<unknown, unknown>) =>
       Effect.suspend(() => {
         const s: Section = { who, token, start: performance.now(), end: Number.POSITIVE_INFINITY }
         sections.push(s)
-        return Effect.ensuring(body, Effect.sync(() => {
+        const noteLapse = lapse === undefined ? Effect.void : Effect.forkChild(Effect.exit(lapse).pipe(
+          Effect.andThen(Effect.sync(() => {
+            if (s.end === Number.POSITIVE_INFINITY) s.lapsedAt = performance.now()
+          }))
+        ), { startImmediately: true })
+        return Effect.andThen(noteLapse, Effect.ensuring(body, Effect.sync(() => {
           s.end = performance.now()
-        }))
+        })))
       })
   }
 }
