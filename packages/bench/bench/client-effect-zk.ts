@@ -4,7 +4,7 @@
  *
  * Pipelining (`get-pipe`, `create-pipe`, `set-pipe`, `multi-session`) has two styles:
  * - `effect-zk`: `Effect.forEach(items, op, { concurrency: 256, discard: true })`, what a user
- *   writes first. Its in-flight fiber `Set` was measured (2026-11-29, docs/performance.md#bulk-work) at about
+ *   writes first. Its in-flight fiber `Set` was measured (2026-11-29, docs/request-costs.md#bulk-work) at about
  *   500 B per op of extra old-generation memory.
  * - `effect-zk-workers`: 256 fibers that each loop `yield* op(next++)` until the work runs out.
  *

@@ -148,7 +148,7 @@ export const ttlError = (mode: CreateMode, ttl: number | bigint | undefined): st
 }
 
 /**
- * A `ttl` option in milliseconds: any `Duration.Input` ("60 seconds", a `Duration`, or a
+ * A `ttl` option in milliseconds: a `Duration.Input` ("60 seconds", a `Duration`, or a
  * number of milliseconds as before). An input that is no duration becomes `NaN`, which
  * {@link ttlError} then reports, so the caller has one check for both.
  *

@@ -5,7 +5,7 @@
  *
  * The interface is callback-based on purpose: every reply of every request crosses it, and a
  * plain function call per chunk is what keeps the client near the cost floor measured for Node
- * (docs/performance.md#floor). Effect wraps the session above it, not each chunk.
+ * (docs/request-costs.md#floor). Effect wraps the session above it, not each chunk.
  *
  * @since 0.1.0
  */

@@ -174,7 +174,7 @@ export interface CreateOptions {
   /** Default `Acl.openUnsafe` (world:anyone, all permissions), as gozk's examples use. */
   readonly acl?: ReadonlyArray<Acl.Acl> | undefined
   /**
-   * For the TTL modes only: any `Duration.Input` ("60 seconds", a `Duration`, or milliseconds
+   * For the TTL modes only: a `Duration.Input` ("60 seconds", a `Duration`, or milliseconds
    * as a number), 1 ms .. 2^40-1 ms.
    */
   readonly ttl?: Duration.Input | undefined

@@ -81,7 +81,7 @@ export interface Invocation {
   readonly key: string
   /** The value written (create, set, enqueue). */
   readonly value?: string | undefined
-  /** The expected version of a conditional set or delete (-1: any). */
+  /** The expected version of a conditional set or delete (-1: every version matches). */
   readonly version?: number | undefined
   /** For a watch event: the id of the read that armed the watch. */
   readonly armedBy?: number | undefined

@@ -56,7 +56,7 @@ export interface FaultProxy {
   readonly port: number
   /** Sets the mode of one direction, or of both (the default). */
   readonly setMode: (mode: Mode, direction?: Direction) => Effect.Effect<void>
-  /** Delays every chunk by this long: any `Duration.Input` ("200 millis"), a number is milliseconds (0 = none). */
+  /** Delays every chunk by this long: a `Duration.Input` ("200 millis"), a number is milliseconds (0 = none). */
   readonly setDelay: (delay: Duration.Input) => Effect.Effect<void>
   /** Closes every open connection now; new ones are still accepted. */
   readonly cut: Effect.Effect<void>

@@ -4,7 +4,7 @@
  *
  * It is written on the socket's own callbacks rather than on `@effect/platform`'s pull-based
  * `Socket`: every reply crosses this boundary, and handing each chunk straight to the codec is
- * what keeps the per-request cost near Node's floor (docs/performance.md#floor; the bench's `floor`
+ * what keeps the per-request cost near Node's floor (docs/request-costs.md#floor; the bench's `floor`
  * client measures it).
  *
  * Plain TCP reads with `onread` into one buffer shared by every connection of the process: no

@@ -104,7 +104,7 @@ export interface Registration<P> {
 export interface DiscoveryOptions<P> {
   /** Root of the registry, e.g. `/services`: instances live at `<basePath>/<name>/<id>`. */
   readonly basePath: string
-  /** The payload's schema; its encoded form is the JSON `payload` field. Default: any JSON. */
+  /** The payload's schema; its encoded form is the JSON `payload` field. Default: whatever JSON the node holds. */
   readonly payload?: Schema.Codec<P, unknown> | undefined
   /**
    * A Java class name written as the payload's `@class` property, for Curator peers that

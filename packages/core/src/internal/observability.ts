@@ -3,7 +3,7 @@
  * configurable level).
  *
  * Off by default because a span per request about doubles the client's CPU per operation
- * (docs/performance.md#tracing); when off, operations run with no wrapper at all. Nothing here
+ * (docs/request-costs.md#tracing); when off, operations run with no wrapper at all. Nothing here
  * ever sees credentials: spans carry the operation name and path only.
  *
  * Metrics (Effect `Metric`, exported by whatever registry the application uses):

@@ -5,7 +5,7 @@
  * plus its arguments, as in go-zookeeper's `conn.go`.
  *
  * Cost per request: one `Pending` object (it is the call the connection queues) and one
- * `Effect.callback`, resumed straight from the socket callback (docs/performance.md#effect-costs).
+ * `Effect.callback`, resumed straight from the socket callback (docs/request-costs.md#effect-costs).
  *
  * @internal
  */
