@@ -24,10 +24,8 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import { identity } from "effect/Function"
 import type * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
-import * as Pipeable from "effect/Pipeable"
 import * as PubSub from "effect/PubSub"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
@@ -36,18 +34,39 @@ import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Acl from "./Acl.ts"
 import * as ConnectString from "./ConnectString.ts"
-import * as CreateModes from "./CreateMode.ts"
 import type { CreateMode } from "./CreateMode.ts"
 import * as Create from "./internal/create.ts"
 import * as Everyday from "./internal/everyday.ts"
 import * as Multi from "./internal/multi.ts"
+import {
+  CREATE,
+  CREATE2,
+  DELETE,
+  EXISTS,
+  EXISTS_W,
+  GET,
+  GET_W,
+  SET,
+  CHILDREN,
+  CHILDREN_W,
+  GET_ACL,
+  SET_ACL,
+  SYNC,
+  GET_EPHEMERALS,
+  GET_ALL_CHILDREN_NUMBER,
+  WHO_AM_I,
+  GET_CONFIG,
+  ADD_WATCH,
+  REMOVE_WATCHES,
+  CHECK_WATCHES
+} from "./internal/operations.ts"
+import type { Watch } from "./internal/operations.ts"
 import type { JsonDataError } from "./JsonData.ts"
 import * as Observability from "./internal/observability.ts"
 import * as Request from "./internal/request.ts"
-import type { Operation } from "./internal/request.ts"
 import * as Supervisor from "./internal/supervisor.ts"
 import * as Utf8 from "./internal/utf8.ts"
-import type { OneShot, Outcome, PersistentListener, PersistentMode, WatchManager, WatchTable } from "./internal/watches.ts"
+import type { PersistentListener, PersistentMode } from "./internal/watches.ts"
 import type * as Op from "./Op.ts"
 import * as Protocol from "./Protocol.ts"
 import type { ClientId, SessionEvent, SessionState } from "./Session.ts"
@@ -56,7 +75,7 @@ import type { Stat } from "./Stat.ts"
 import type { Transport } from "./Transport.ts"
 import type { PersistentWatchEvent, WatchEvent, WatchOverflow } from "./WatchEvent.ts"
 import * as ZNodePath from "./ZNodePath.ts"
-import { BadArguments, ErrorCode, fromCode, type ZkError } from "./ZkError.ts"
+import { BadArguments, fromCode, type ZkError } from "./ZkError.ts"
 
 /**
  * Node data: bytes, or a string (sent as UTF-8).
@@ -674,224 +693,11 @@ const createChroot = (config: ZooKeeperConfig, chroot: string): Effect.Effect<vo
     )
   )
 
-/** What a watch-leaving read returns alongside its value. */
-type Watch = Stream.Stream<WatchEvent, ZkError>
-
-const watcherType: Record<WatchKind, number> = {
-  data: Protocol.WatcherType.Data,
-  children: Protocol.WatcherType.Children,
-  any: Protocol.WatcherType.Any
-}
-
-/** The stream of one outcome of a one-shot watch: its event, nothing (removed), or the error. */
-const outcomeStream = (outcome: Outcome): Watch =>
-  outcome._tag === "Fired" ? Stream.succeed(outcome.event) : outcome._tag === "Removed" ? Stream.empty : Stream.fail(outcome.error)
-
-const variance: Stream.VarianceStruct<WatchEvent, ZkError, never> = { _A: identity, _E: identity, _R: identity }
-
-/**
- * A one-shot watch as a Stream. Its channel is built only when someone runs it: until then a
- * held watch costs this object and its table entry, no effect or channel. An interrupted
- * consumer forgets the watch, so pendingWatches counts only live ones.
- */
-class OneShotStream extends Pipeable.Class implements Watch {
-  private readonly watches: WatchManager
-  private readonly listener: OneShot
-  constructor(watches: WatchManager, listener: OneShot) {
-    super()
-    this.watches = watches
-    this.listener = listener
-  }
-
-  get [Stream.TypeId](): Stream.VarianceStruct<WatchEvent, ZkError, never> {
-    return variance
-  }
-
-  get channel(): Watch["channel"] {
-    const { listener, watches } = this
-    return Stream.unwrap(Effect.callback<Watch>((resume) => {
-      const settled = (outcome: Outcome) => resume(Effect.succeed(outcomeStream(outcome)))
-      listener.await(settled)
-      return Effect.sync(() => {
-        if (listener.cancel(settled)) watches.forget(listener)
-      })
-    })).channel
-  }
-}
-
-// -- Records and replies: one Operation per request kind ----------------------------------------
-
-const clientPath = (session: Supervisor.Supervisor, serverPath: string): string =>
-  ZNodePath.stripChroot(session.chroot, serverPath)
-
-/** Registers the one-shot watch a read left and returns it as a Stream. */
-const watch = (session: Supervisor.Supervisor, table: WatchTable, serverPath: string): Watch =>
-  new OneShotStream(session.watches, session.watches.afterRead(table, serverPath))
-
-
-const writePlain = (w: Protocol.JuteWriter, serverPath: string) => Protocol.writePathWatch(w, serverPath, false)
-const writeWatched = (w: Protocol.JuteWriter, serverPath: string) => Protocol.writePathWatch(w, serverPath, true)
-const writePath = (w: Protocol.JuteWriter, serverPath: string) => Protocol.writePath(w, serverPath)
-const readNodeData = (r: Protocol.JuteReader): NodeData => {
-  const { data, stat } = Protocol.readGetDataResponse(r)
-  return { data: data ?? new Uint8Array(0), stat }
-}
-const readCreated2 = (r: Protocol.JuteReader, _: string, __: unknown, session: Supervisor.Supervisor) => {
-  const { path, stat } = Protocol.readCreate2Response(r)
-  return { path: clientPath(session, path), stat }
-}
-
-interface CreateInput {
-  readonly data: Uint8Array
-  readonly options: CreateOptions | undefined
-}
-const createOpcode = (input: CreateInput) => CreateModes.opcodeFor(Create.modeOf(input.options))
-const writeCreate = (w: Protocol.JuteWriter, serverPath: string, input: CreateInput) => {
-  const record = Create.record(serverPath, input.data, input.options)
-  if (createOpcode(input) === Protocol.OpCode.CreateTTL) Protocol.writeCreateTTLRequest(w, record)
-  else Protocol.writeCreateRequest(w, record)
-}
-const createSequential = (input: CreateInput) => CreateModes.isSequential(Create.modeOf(input.options))
-
-const CREATE: Operation<CreateInput, string> = {
-  name: "create",
-  // The plain modes use create (1), whose reply is just the path.
-  op: (input) => createOpcode(input) === Protocol.OpCode.Create2 ? Protocol.OpCode.Create : createOpcode(input),
-  sequential: createSequential,
-  write: writeCreate,
-  // Container and TTL opcodes always answer in the create2 layout.
-  read: (r, serverPath, input, session) =>
-    createOpcode(input) === Protocol.OpCode.Create2
-      ? clientPath(session, Protocol.readPath(r))
-      : readCreated2(r, serverPath, input, session).path
-}
-const CREATE2: Operation<CreateInput, { readonly path: string; readonly stat: Stat }> = {
-  name: "create2",
-  op: createOpcode,
-  sequential: createSequential,
-  write: writeCreate,
-  read: readCreated2
-}
-const DELETE: Operation<number, void> = {
-  name: "delete",
-  op: Protocol.OpCode.Delete,
-  write: (w, serverPath, version) => Protocol.writePathVersion(w, serverPath, version),
-  read: () => undefined
-}
-const EXISTS: Operation<void, Option.Option<Stat>> = {
-  name: "exists",
-  op: Protocol.OpCode.Exists,
-  write: writePlain,
-  read: (r) => Option.some(Protocol.readStat(r)),
-  // NoNode is a result of exists, not an error.
-  recover: (code) => code === ErrorCode.NoNode ? Option.none() : undefined
-}
-const EXISTS_W: Operation<void, { readonly stat: Option.Option<Stat>; readonly watch: Watch }> = {
-  name: "existsW",
-  op: Protocol.OpCode.Exists,
-  write: writeWatched,
-  read: (r, serverPath, _, session) => ({ stat: Option.some(Protocol.readStat(r)), watch: watch(session, "data", serverPath) }),
-  // A missing node still leaves a watch, for its creation.
-  recover: (code, serverPath, _, session) =>
-    code === ErrorCode.NoNode ? { stat: Option.none(), watch: watch(session, "exist", serverPath) } : undefined
-}
-const GET: Operation<void, NodeData> = { name: "get", op: Protocol.OpCode.GetData, write: writePlain, read: readNodeData }
-const GET_W: Operation<void, NodeData & { readonly watch: Watch }> = {
-  name: "getW",
-  op: Protocol.OpCode.GetData,
-  write: writeWatched,
-  read: (r, serverPath, _, session) => ({ ...readNodeData(r), watch: watch(session, "data", serverPath) })
-}
-const SET: Operation<{ readonly data: Uint8Array; readonly version: number }, Stat> = {
-  name: "set",
-  op: Protocol.OpCode.SetData,
-  write: (w, serverPath, input) => Protocol.writeSetDataRequest(w, serverPath, input.data, input.version),
-  read: Protocol.readStat
-}
-const CHILDREN: Operation<void, { readonly children: ReadonlyArray<string>; readonly stat: Stat }> = {
-  name: "children",
-  op: Protocol.OpCode.GetChildren2,
-  write: writePlain,
-  read: Protocol.readChildren2Response
-}
-const CHILDREN_W: Operation<void, { readonly children: ReadonlyArray<string>; readonly stat: Stat; readonly watch: Watch }> = {
-  name: "childrenW",
-  op: Protocol.OpCode.GetChildren2,
-  write: writeWatched,
-  read: (r, serverPath, _, session) => ({ ...Protocol.readChildren2Response(r), watch: watch(session, "child", serverPath) })
-}
-const GET_ACL: Operation<void, { readonly acl: ReadonlyArray<Acl.Acl>; readonly stat: Stat }> = {
-  name: "getAcl",
-  op: Protocol.OpCode.GetACL,
-  write: writePath,
-  read: Protocol.readGetACLResponse
-}
-const SET_ACL: Operation<{ readonly acl: ReadonlyArray<Acl.Acl>; readonly version: number }, Stat> = {
-  name: "setAcl",
-  op: Protocol.OpCode.SetACL,
-  write: (w, serverPath, input) => Protocol.writeSetACLRequest(w, serverPath, input.acl, input.version),
-  read: Protocol.readStat
-}
-const SYNC: Operation<void, string> = {
-  name: "sync",
-  op: Protocol.OpCode.Sync,
-  write: writePath,
-  read: (r, _, __, session) => clientPath(session, Protocol.readPath(r))
-}
-const GET_EPHEMERALS: Operation<string, ReadonlyArray<string>> = {
-  name: "getEphemerals",
-  op: Protocol.OpCode.GetEphemerals,
-  path: "raw",
-  write: (w, _, serverPrefix) => Protocol.writePath(w, serverPrefix),
-  read: (r, _, __, session) => Protocol.readChildren(r).map((p) => clientPath(session, p))
-}
-const GET_ALL_CHILDREN_NUMBER: Operation<void, number> = {
-  name: "getAllChildrenNumber",
-  op: Protocol.OpCode.GetAllChildrenNumber,
-  write: writePath,
-  read: Protocol.readGetAllChildrenNumberResponse
-}
-const WHO_AM_I: Operation<void, ReadonlyArray<{ readonly scheme: string; readonly id: string }>> = {
-  name: "whoAmI",
-  op: Protocol.OpCode.WhoAmI,
-  write: () => {},
-  read: (r) => Protocol.readWhoAmIResponse(r).map((c) => ({ scheme: c.authScheme, id: c.user }))
-}
-const GET_CONFIG: Operation<void, { readonly config: string; readonly stat: Stat }> = {
-  name: "getConfig",
-  op: Protocol.OpCode.GetData,
-  // The config node lives outside every chroot.
-  path: "raw",
-  write: writePlain,
-  read: (r) => {
-    const { data, stat } = Protocol.readGetDataResponse(r)
-    return { config: data === null ? "" : Utf8.decode(data, 0, data.length), stat }
-  }
-}
-const ADD_WATCH: Operation<(w: Protocol.JuteWriter) => void, void> = {
-  name: "addWatch",
-  op: Protocol.OpCode.AddWatch,
-  write: (w, _, record) => record(w),
-  read: () => undefined
-}
-const REMOVE_WATCHES: Operation<WatchKind, void> = {
-  name: "removeWatches",
-  op: Protocol.OpCode.RemoveWatches,
-  write: (w, serverPath, kind) => Protocol.writeWatcherRequest(w, serverPath, watcherType[kind]),
-  // Removed on the server: the local watches end too (their one-shot streams without an event).
-  read: (_, serverPath, kind, session) => session.watches.removed(kind, serverPath)
-}
-const CHECK_WATCHES: Operation<WatchKind, void> = {
-  name: "checkWatches",
-  op: Protocol.OpCode.CheckWatches,
-  write: (w, serverPath, kind) => Protocol.writeWatcherRequest(w, serverPath, watcherType[kind]),
-  read: () => undefined
-}
 
 
 /**
  * The service over a running session. Each operation reads validate → record → request →
- * shape; the wire records of each request kind are the `Operation`s below.
+ * shape; the wire records of each request kind are the `Operation`s in `internal/operations.ts`.
  */
 const makeService = (session: Supervisor.Supervisor, instrument: Observability.Instrument | undefined): Everyday.CoreService => {
   const request = Request.make(session, instrument)
