@@ -109,7 +109,13 @@ export const logSessionState = (
     ? "Error"
     : level
   return Effect.logWithLevel(severity)(`ZooKeeper session ${event.state}`).pipe(
-    Effect.annotateLogs({ sessionId: hexId(event.sessionId), server: event.server ?? "" })
+    // A verdict reached while no server is connected (client-side expiry) names none, rather
+    // than an empty string that reads as a bug in the log line.
+    Effect.annotateLogs(
+      event.server === undefined || event.server === ""
+        ? { sessionId: hexId(event.sessionId) }
+        : { sessionId: hexId(event.sessionId), server: event.server }
+    )
   )
 }
 
