@@ -5,7 +5,7 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { Op } from "@effect-zk/core"
-import { FaultProxy } from "@effect-zk/node"
+import { FaultProxy, Testing } from "@effect-zk/node"
 import { FourLetterWord, ZooKeeperServer } from "@effect-zk/server"
 import { Deferred, Effect, Exit, Fiber, Option } from "effect"
 import { type LapsePolicy, Lock, type LockLost } from "../src/index.ts"
@@ -139,6 +139,45 @@ layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "60 s
       yield* a.proxy.setMode("pass")
       yield* a.proxy.cut
       yield* Fiber.join(a.fiber)
+    }))
+
+  it.effect("lapse policy \"expired\": the lease outlives a dropped connection, and its work is interrupted with LockLost once the session expires", () =>
+    Effect.gen(function*() {
+      const servers = yield* sandbox
+      const server = yield* ZooKeeperServer.ZooKeeperServer
+      const proxy = yield* FaultProxy.make({ host: "127.0.0.1", port: server.port })
+      const zk = yield* connectTo(`${proxy.address}${chrootOf(servers)}`, { sessionTimeout: "4 seconds" })
+      const observer = yield* connectTo(servers)
+      yield* observer.create("/orders", "0")
+      /** Work under the lock at `path` that runs until interrupted; `fiber` ends with the lock's outcome. */
+      const hold = (path: string, lapse: LapsePolicy) =>
+        Effect.gen(function*() {
+          const held = yield* Deferred.make<Lock.Lease>()
+          const interrupted = yield* Deferred.make<void>()
+          const fiber = yield* Effect.forkChild(Lock.withLock(path, (lease) =>
+            Effect.andThen(Deferred.succeed(held, lease), Effect.never).pipe(
+              Effect.onInterrupt(() => Deferred.succeed(interrupted, undefined))
+            ), { lapse }).pipe(using(zk)))
+          return { lease: yield* Deferred.await(held), interrupted, fiber }
+        })
+      const kept = yield* hold("/locks/e", "expired")
+      // A lease of the default policy on the same session: its loss shows the drop reached the
+      // session's lapse watchers, which dispatch each state to every lease of the session.
+      const control = yield* hold("/locks/d", "disconnected")
+      yield* proxy.cut
+      const controlLost = yield* Effect.flip(Fiber.join(control.fiber))
+      assert.strictEqual(controlLost._tag === "LockLost" ? controlLost.reason : controlLost._tag, "Disconnected")
+      yield* eventually(Effect.map(zk.state, (state) => state === "Connected"))
+      assert.isUndefined(kept.fiber.pollUnsafe())
+      assert.isFalse(yield* Deferred.isDone(kept.interrupted))
+      // Still the holder: its node exists and guarded writes go through.
+      yield* kept.lease.guard([Op.set("/orders", "1")])
+      assert.strictEqual(new TextDecoder().decode((yield* observer.get("/orders")).data), "1")
+      yield* Testing.expireSession(zk, servers)
+      const lost = yield* Effect.flip(Fiber.join(kept.fiber))
+      assert.strictEqual(lost._tag === "LockLost" ? lost.reason : lost._tag, "SessionEnded")
+      assert.isTrue(yield* Deferred.isDone(kept.interrupted))
+      assert.isTrue(Option.isNone(yield* observer.exists(kept.lease.node)))
     }))
 
   it.effect("guard applies writes atomically with the check while held; kazoo layout names nodes kazoo's way", () =>
