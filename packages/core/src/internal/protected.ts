@@ -48,16 +48,26 @@ export const modeError = (mode: CreateMode): string | undefined =>
     ? undefined
     : `protected needs a sequential or ephemeral mode, not ${mode} (a plain node's name is already its identity)`
 
+/** Why a layout's prefix cannot find its node again (it lost the uuid, or adds a level), or `undefined`. */
+const prefixError = (prefix: string, id: string): string | undefined => {
+  if (prefix.includes("/")) return `the protected layout's prefix must not contain "/", got ${JSON.stringify(prefix)}`
+  return prefix.replaceAll("-", "").includes(id.replaceAll("-", ""))
+    ? undefined
+    : `the protected layout's prefix must keep the uuid ${id}, got ${JSON.stringify(prefix)}`
+}
+
 /**
- * Runs `create` at the protected form of `path` (`<parent>/_c_<uuid>-<name>`). After an
- * ambiguous failure every further try first lists the parent: a child with the uuid's prefix
- * is the node, and `found` turns its path into the result; otherwise the create is sent again.
+ * Runs `create` at the protected form of `path` (`<parent>/<layout(uuid)><name>`, Curator's
+ * `_c_<uuid>-` by default). After an ambiguous failure every further try first lists the
+ * parent: a child with the uuid's prefix is the node, and `found` turns its path into the
+ * result; otherwise the create is sent again.
  */
 export const create = <A>(
   ops: Pick<ZooKeeperService, "children">,
   op: string,
   path: string,
   mode: CreateMode,
+  layout: ZNodePath.ProtectedLayout,
   create: (protectedPath: string) => Effect.Effect<A, ZkError>,
   found: (path: string) => Effect.Effect<A, ZkError>
 ): Effect.Effect<A, ZkError> => {
@@ -65,7 +75,10 @@ export const create = <A>(
   if (bad !== undefined) return Effect.fail(new BadArguments({ op, path, detail: bad }))
   return Effect.gen(function*() {
     const parent = ZNodePath.parent(path)
-    const prefix = ZNodePath.protectedPrefix(yield* uuid)
+    const id = yield* uuid
+    const prefix = layout(id)
+    const badPrefix = prefixError(prefix, id)
+    if (badPrefix !== undefined) return yield* new BadArguments({ op, path, detail: badPrefix })
     const target = ZNodePath.join(parent, prefix + ZNodePath.basename(path))
     const find = ops.children(parent).pipe(
       Effect.map(({ children }) => children.find((name) => name.startsWith(prefix)))
