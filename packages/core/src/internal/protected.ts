@@ -23,8 +23,9 @@ const isAmbiguous = (e: ZkError): boolean =>
   e._tag === "ConnectionLoss" || e._tag === "OperationTimeout" || e._tag === "RequestTimeout"
 
 /**
- * How often a protected create is tried again after an ambiguous failure. Each try waits for
- * the session's next connection by itself, so a short pause is enough between tries.
+ * How often a protected create is tried again after an ambiguous failure (the first time at
+ * once, see `create`). Each try waits for the session's next connection by itself, so a short
+ * pause is enough between tries.
  */
 const retrySchedule = Schedule.max([Schedule.spaced("50 millis"), Schedule.recurs(10)])
 
@@ -91,6 +92,8 @@ export const create = <A>(
           : create(target).pipe(Effect.tapError((e) => Effect.sync(() => unsure ||= isAmbiguous(e))))
       )
     )
-    return yield* Effect.retry(attempt, { schedule: retrySchedule, while: isAmbiguous })
+    // The retry is set up only after a first ambiguous failure: on the usual path, where the
+    // create simply succeeds, setting up a schedule costs more than the rest of the create.
+    return yield* Effect.catchIf(attempt, isAmbiguous, () => Effect.retry(attempt, { schedule: retrySchedule, while: isAmbiguous }))
   })
 }

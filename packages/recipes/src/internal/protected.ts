@@ -26,9 +26,14 @@ export interface Created {
 /** How long to wait between tries while the connection is down; the session bounds the total. */
 const reconnectPacing = Schedule.spaced("50 millis")
 
-/** Retries `effect` while its error is transient (ConnectionLoss and friends). */
+/**
+ * Retries `effect` while its error is transient (ConnectionLoss and friends). The retry is set
+ * up only after a first transient failure: almost every request succeeds at once, and setting
+ * up a schedule costs more than the rest of a lock's client-side work. The first retry goes at
+ * once (a request sent while disconnected waits for the next connection by itself).
+ */
 export const whileConnecting = <A>(effect: Effect.Effect<A, ZkError>): Effect.Effect<A, ZkError> =>
-  Effect.retry(effect, { schedule: reconnectPacing, while: isRetryable })
+  Effect.catchIf(effect, isRetryable, () => Effect.retry(effect, { schedule: reconnectPacing, while: isRetryable }))
 
 /** A random identifier; the platform's UUID generator when there is one. */
 export const uuid = (): string => {
