@@ -11,6 +11,21 @@ import { Deferred, Effect, Exit, Fiber, Option } from "effect"
 import { type LapsePolicy, Lock, type LockLost } from "../src/index.ts"
 import { chrootOf, connectTo, eventually, overlaps, sandbox, sectionLog, tokensIncrease, using, leftover } from "./helpers/sessions.ts"
 
+/**
+ * A holder's session through a fault proxy (so a test can cut it off) and a direct session to
+ * observe with, on a fresh sandbox where `/orders` exists.
+ */
+const proxiedHolder = (sessionTimeout: `${number} seconds`) =>
+  Effect.gen(function*() {
+    const servers = yield* sandbox
+    const server = yield* ZooKeeperServer.ZooKeeperServer
+    const proxy = yield* FaultProxy.make({ host: "127.0.0.1", port: server.port })
+    const holder = yield* connectTo(`${proxy.address}${chrootOf(servers)}`, { sessionTimeout })
+    const observer = yield* connectTo(servers)
+    yield* observer.create("/orders", "0")
+    return { servers, proxy, holder, observer }
+  })
+
 layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "60 seconds", excludeTestServices: true })("Lock", (it) => {
   it.effect("sessions take turns: no two sections overlap and fencing tokens strictly increase", () =>
     Effect.gen(function*() {
@@ -81,12 +96,7 @@ layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "60 s
 
   it.effect("a cut-off holder's work is interrupted with LockLost; guard refuses once the node is gone", () =>
     Effect.gen(function*() {
-      const servers = yield* sandbox
-      const server = yield* ZooKeeperServer.ZooKeeperServer
-      const proxy = yield* FaultProxy.make({ host: "127.0.0.1", port: server.port })
-      const holder = yield* connectTo(`${proxy.address}${chrootOf(servers)}`, { sessionTimeout: "2 seconds" })
-      const zk = yield* connectTo(servers)
-      yield* zk.create("/orders", "0")
+      const { proxy, holder, observer: zk } = yield* proxiedHolder("2 seconds")
       const started = yield* Deferred.make<bigint>()
       const interrupted = yield* Deferred.make<void>()
       const work = yield* Effect.forkChild(
@@ -143,12 +153,7 @@ layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "60 s
 
   it.effect("lapse policy \"expired\": the lease outlives a dropped connection, and its work is interrupted with LockLost once the session expires", () =>
     Effect.gen(function*() {
-      const servers = yield* sandbox
-      const server = yield* ZooKeeperServer.ZooKeeperServer
-      const proxy = yield* FaultProxy.make({ host: "127.0.0.1", port: server.port })
-      const zk = yield* connectTo(`${proxy.address}${chrootOf(servers)}`, { sessionTimeout: "4 seconds" })
-      const observer = yield* connectTo(servers)
-      yield* observer.create("/orders", "0")
+      const { servers, proxy, holder: zk, observer } = yield* proxiedHolder("4 seconds")
       /** Work under the lock at `path` that runs until interrupted; `fiber` ends with the lock's outcome. */
       const hold = (path: string, lapse: LapsePolicy) =>
         Effect.gen(function*() {
