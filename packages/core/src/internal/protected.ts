@@ -31,11 +31,13 @@ const retrySchedule = Schedule.max([Schedule.spaced("50 millis"), Schedule.recur
 
 /**
  * A random (version 4) uuid, from Effect's `Random` so tests can seed it; only uniqueness
- * among one parent's children matters here.
+ * among one parent's children matters here. The bytes come from the service directly: one
+ * effect per byte was a measurable part of a lock's client-side cost.
  */
 export const uuid: Effect.Effect<string> = Effect.gen(function*() {
+  const random = yield* Random.Random
   const bytes: Array<number> = []
-  for (let i = 0; i < 16; i++) bytes.push(yield* Random.nextIntBetween(0, 256, { halfOpen: true }))
+  for (let i = 0; i < 16; i++) bytes.push(Math.floor(random.nextDoubleUnsafe() * 256))
   // Version 4 in the high nibble of byte 6, variant 10 in the top bits of byte 8 (RFC 9562).
   bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x40
   bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80
@@ -78,7 +80,8 @@ export const create = <A>(
     const parent = ZNodePath.parent(path)
     const id = yield* uuid
     const prefix = layout(id)
-    const badPrefix = prefixError(prefix, id)
+    // The default layout keeps the uuid by construction; only a caller's layout is checked.
+    const badPrefix = layout === ZNodePath.protectedPrefix ? undefined : prefixError(prefix, id)
     if (badPrefix !== undefined) return yield* new BadArguments({ op, path, detail: badPrefix })
     const target = ZNodePath.join(parent, prefix + ZNodePath.basename(path))
     const find = ops.children(parent).pipe(
