@@ -218,6 +218,23 @@ export const sequenceNumber = (name: string): number | undefined => {
  */
 export const protectedPrefix = (uuid: string): string => `_c_${uuid}-`
 
+/**
+ * How a protected node's name carries its uuid: given the fresh uuid, the prefix the name
+ * starts with (the name the caller asked for follows it). {@link protectedPrefix}, Curator's
+ * layout, is the default; a recipe that queues with another client's nodes passes that
+ * client's layout, e.g. kazoo's lock nodes, which start with the uuid's 32 hex digits. The
+ * prefix must keep the whole uuid (dashes may go), since it alone finds the node among its
+ * siblings after a ConnectionLoss; one that does not is refused with `BadArguments`.
+ *
+ * @example
+ * const kazoo: ZNodePath.ProtectedLayout = (uuid) => uuid.replaceAll("-", "")
+ * const me = yield* zk.create("/locks/__lock__", "", { mode: CreateMode.EphemeralSequential, protected: kazoo })
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ProtectedLayout = (uuid: string) => string
+
 const protectedName = /^_c_([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})-/
 
 /**

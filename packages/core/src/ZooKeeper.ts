@@ -219,14 +219,15 @@ export interface CreateOptions {
    * `/a/_c_<uuid>-lock-0000000007`). After a ConnectionLoss (or a request timeout), which
    * leaves open whether the create was applied, the client lists the parent and returns the
    * node with its uuid if there is one, and only otherwise creates again: exactly one node, and
-   * the returned path is it. `ZNodePath.protectedId` reads the uuid back.
+   * the returned path is it. `ZNodePath.protectedId` reads the uuid back. A
+   * `ZNodePath.ProtectedLayout` instead of `true` lays the name out another client's way.
    *
    * @example
    * ```ts
    * const me = yield* zk.create("/locks/lock-", "", { mode: CreateMode.EphemeralSequential, protected: true })
    * ```
    */
-  readonly protected?: boolean | undefined
+  readonly protected?: boolean | ZNodePath.ProtectedLayout | undefined
 }
 
 /**

@@ -175,6 +175,11 @@ layer(ZooKeeperServer.layer(), { timeout: "60 seconds", excludeTestServices: tru
       assert.match(yield* zk.create("/q/p-", "", { mode: CreateMode.PersistentSequential, protected: true }), /-p-\d{10}$/)
       const refused = yield* Effect.flip(zk.create("/q/x", "", { protected: true }))
       assert.strictEqual(refused._tag, "BadArguments")
+      // Another client's layout (kazoo's lock nodes: the uuid's hex digits); one that drops the uuid is refused.
+      const kazoo: ZNodePath.ProtectedLayout = (uuid) => uuid.replaceAll("-", "")
+      assert.match(yield* zk.create("/q/__lock__", "", { mode: CreateMode.EphemeralSequential, protected: kazoo }), /^\/q\/[0-9a-f]{32}__lock__\d{10}$/)
+      const lost = yield* Effect.flip(zk.create("/q/y-", "", { mode: CreateMode.EphemeralSequential, protected: () => "same-" }))
+      assert.strictEqual(lost._tag, "BadArguments")
       assert.strictEqual(ZNodePath.protectedId("lock-0000000001"), undefined)
     }))
 

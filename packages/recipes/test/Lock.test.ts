@@ -5,11 +5,26 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { Op } from "@effect-zk/core"
-import { FaultProxy } from "@effect-zk/node"
+import { FaultProxy, Testing } from "@effect-zk/node"
 import { FourLetterWord, ZooKeeperServer } from "@effect-zk/server"
 import { Deferred, Effect, Exit, Fiber, Option } from "effect"
 import { type LapsePolicy, Lock, type LockLost } from "../src/index.ts"
 import { chrootOf, connectTo, eventually, overlaps, sandbox, sectionLog, tokensIncrease, using, leftover } from "./helpers/sessions.ts"
+
+/**
+ * A holder's session through a fault proxy (so a test can cut it off) and a direct session to
+ * observe with, on a fresh sandbox where `/orders` exists.
+ */
+const proxiedHolder = (sessionTimeout: `${number} seconds`) =>
+  Effect.gen(function*() {
+    const servers = yield* sandbox
+    const server = yield* ZooKeeperServer.ZooKeeperServer
+    const proxy = yield* FaultProxy.make({ host: "127.0.0.1", port: server.port })
+    const holder = yield* connectTo(`${proxy.address}${chrootOf(servers)}`, { sessionTimeout })
+    const observer = yield* connectTo(servers)
+    yield* observer.create("/orders", "0")
+    return { servers, proxy, holder, observer }
+  })
 
 layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "60 seconds", excludeTestServices: true })("Lock", (it) => {
   it.effect("sessions take turns: no two sections overlap and fencing tokens strictly increase", () =>
@@ -81,12 +96,7 @@ layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "60 s
 
   it.effect("a cut-off holder's work is interrupted with LockLost; guard refuses once the node is gone", () =>
     Effect.gen(function*() {
-      const servers = yield* sandbox
-      const server = yield* ZooKeeperServer.ZooKeeperServer
-      const proxy = yield* FaultProxy.make({ host: "127.0.0.1", port: server.port })
-      const holder = yield* connectTo(`${proxy.address}${chrootOf(servers)}`, { sessionTimeout: "2 seconds" })
-      const zk = yield* connectTo(servers)
-      yield* zk.create("/orders", "0")
+      const { proxy, holder, observer: zk } = yield* proxiedHolder("2 seconds")
       const started = yield* Deferred.make<bigint>()
       const interrupted = yield* Deferred.make<void>()
       const work = yield* Effect.forkChild(
@@ -139,6 +149,40 @@ layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "60 s
       yield* a.proxy.setMode("pass")
       yield* a.proxy.cut
       yield* Fiber.join(a.fiber)
+    }))
+
+  it.effect("lapse policy \"expired\": the lease outlives a dropped connection, and its work is interrupted with LockLost once the session expires", () =>
+    Effect.gen(function*() {
+      const { servers, proxy, holder: zk, observer } = yield* proxiedHolder("4 seconds")
+      /** Work under the lock at `path` that runs until interrupted; `fiber` ends with the lock's outcome. */
+      const hold = (path: string, lapse: LapsePolicy) =>
+        Effect.gen(function*() {
+          const held = yield* Deferred.make<Lock.Lease>()
+          const interrupted = yield* Deferred.make<void>()
+          const fiber = yield* Effect.forkChild(Lock.withLock(path, (lease) =>
+            Effect.andThen(Deferred.succeed(held, lease), Effect.never).pipe(
+              Effect.onInterrupt(() => Deferred.succeed(interrupted, undefined))
+            ), { lapse }).pipe(using(zk)))
+          return { lease: yield* Deferred.await(held), interrupted, fiber }
+        })
+      const kept = yield* hold("/locks/e", "expired")
+      // A lease of the default policy on the same session: its loss shows the drop reached the
+      // session's lapse watchers, which dispatch each state to every lease of the session.
+      const control = yield* hold("/locks/d", "disconnected")
+      yield* proxy.cut
+      const controlLost = yield* Effect.flip(Fiber.join(control.fiber))
+      assert.strictEqual(controlLost._tag === "LockLost" ? controlLost.reason : controlLost._tag, "Disconnected")
+      yield* eventually(Effect.map(zk.state, (state) => state === "Connected"))
+      assert.isUndefined(kept.fiber.pollUnsafe())
+      assert.isFalse(yield* Deferred.isDone(kept.interrupted))
+      // Still the holder: its node exists and guarded writes go through.
+      yield* kept.lease.guard([Op.set("/orders", "1")])
+      assert.strictEqual(new TextDecoder().decode((yield* observer.get("/orders")).data), "1")
+      yield* Testing.expireSession(zk, servers)
+      const lost = yield* Effect.flip(Fiber.join(kept.fiber))
+      assert.strictEqual(lost._tag === "LockLost" ? lost.reason : lost._tag, "SessionEnded")
+      assert.isTrue(yield* Deferred.isDone(kept.interrupted))
+      assert.isTrue(Option.isNone(yield* observer.exists(kept.lease.node)))
     }))
 
   it.effect("guard applies writes atomically with the check while held; kazoo layout names nodes kazoo's way", () =>

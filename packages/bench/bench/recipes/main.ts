@@ -4,7 +4,9 @@
  *
  *   node --conditions=@effect-zk/source --disable-warning=ExperimentalWarning packages/bench/bench/recipes/main.ts [--quick]
  *
- * Workloads, each client in turn on its own path:
+ * Workloads, each client in turn on its own path, in rounds whose client order rotates; the
+ * first round only warms up (the server's JIT, each client's, the helpers' paths), so the client
+ * that happens to go first does not pay for a cold server:
  * - uncontended acquire + release: latency p50/p99, and round trips per acquire + release
  *   counted by the server (the session's `recved` in `cons`, before and after);
  * - handoffs: 8 sessions take one lock in turn as fast as they can, handoffs per second;
@@ -18,6 +20,7 @@ import { NodeZooKeeper } from "@effect-zk/node"
 import { FourLetterWord, ZooKeeperServer } from "@effect-zk/server"
 import { Context, Deferred, Effect, Fiber, Layer, Option, References, type Scope } from "effect"
 import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { type Anchor, start, startJava } from "../../../recipes/test/helpers/anchors.ts"
@@ -30,6 +33,9 @@ const WARMUP = quick ? 50 : 200
 const HANDOFF_MS = quick ? 2000 : 5000
 const FAILOVERS = quick ? 3 : 7
 const CONTENDERS = 8
+/** Rounds of the uncontended and handoff workloads; round 0 is a warm-up and is not counted. */
+const ROUNDS = quick ? 2 : 3
+const WARMUP_HANDOFF_MS = quick ? 500 : 1000
 
 const connect = (servers: string): Effect.Effect<ZooKeeperService, unknown, Scope.Scope> =>
   Layer.build(NodeZooKeeper.layer({ servers, sessionTimeout: "10 seconds" })).pipe(Effect.map((c) => Context.get(c, ZooKeeper)))
@@ -59,7 +65,7 @@ interface Figures {
 /** One client's side of the three workloads. */
 interface Contender {
   readonly uncontended: Effect.Effect<{ readonly lat: ReadonlyArray<number>; readonly roundTrips: number }, unknown, Scope.Scope>
-  readonly handoffs: Effect.Effect<number, unknown, Scope.Scope>
+  readonly handoffs: (millis: number) => Effect.Effect<number, unknown, Scope.Scope>
   readonly failover: Effect.Effect<ReadonlyArray<number>, unknown, Scope.Scope>
 }
 
@@ -78,11 +84,11 @@ const ours = (servers: string, port: number): Contender => ({
     }
     return { lat, roundTrips: ((yield* received(port, hex)) - before) / N }
   })),
-  handoffs: Effect.scoped(Effect.gen(function*() {
+  handoffs: (millis) => Effect.scoped(Effect.gen(function*() {
     const sessions = yield* Effect.all(Array.from({ length: CONTENDERS }, () => connect(servers)))
     let count = 0
     const started = performance.now()
-    const deadline = started + HANDOFF_MS
+    const deadline = started + millis
     yield* Effect.forEach(sessions, (s) =>
       Effect.gen(function*() {
         while (performance.now() < deadline) {
@@ -129,8 +135,8 @@ const theirs = (helper: Anchor, name: string, port: number): Contender => ({
     // The helper's session may ping meanwhile: a few requests over N iterations.
     return { lat, roundTrips: ((yield* received(port, hex)) - before) / N }
   }),
-  handoffs: Effect.gen(function*() {
-    yield* helper.send(`handoffs /bench/${name}/h ${CONTENDERS} ${HANDOFF_MS}`)
+  handoffs: (millis) => Effect.gen(function*() {
+    yield* helper.send(`handoffs /bench/${name}/h ${CONTENDERS} ${millis}`)
     const h = yield* helper.next(/^handoffs (\d+) (\d+)$/, 120_000)
     return Number(h[1]) / (Number(h[2]) / 1000)
   }),
@@ -159,21 +165,38 @@ const program = Effect.gen(function*() {
     "curator 5.4": theirs(yield* startJava(path.join(here, "BenchCurator.java"), "BenchCurator", [servers], []), "curator", server.port),
     "kazoo 2.8": theirs(yield* start("/usr/bin/python3", [path.join(here, "bench_kazoo.py"), servers], "kazoo"), "kazoo", server.port)
   }
-  // Workload by workload, every client in turn, so machine noise spreads over all of them.
+  // Workload by workload, every client in turn and in rotating order, so machine noise spreads
+  // over all of them.
+  const names = Object.keys(clients)
+  const inRound = (round: number) => names.map((_, i) => names[(i + round) % names.length]!)
   const results: Record<string, Figures> = {}
-  const un: Record<string, { lat: ReadonlyArray<number>; roundTrips: number }> = {}
-  const ho: Record<string, number> = {}
+  const lats: Record<string, Array<number>> = {}
+  const trips: Record<string, Array<number>> = {}
+  const ho: Record<string, Array<number>> = {}
   const fo: Record<string, ReadonlyArray<number>> = {}
-  for (const [name, c] of Object.entries(clients)) un[name] = yield* c.uncontended
-  for (const [name, c] of Object.entries(clients)) ho[name] = yield* c.handoffs
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const name of inRound(round)) {
+      const { lat, roundTrips } = yield* clients[name]!.uncontended
+      if (round === 0) continue
+      ;(lats[name] ??= []).push(...lat)
+      ;(trips[name] ??= []).push(roundTrips)
+    }
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const name of inRound(round)) {
+      const rate = yield* clients[name]!.handoffs(round === 0 ? WARMUP_HANDOFF_MS : HANDOFF_MS)
+      if (round > 0) (ho[name] ??= []).push(rate)
+    }
+  }
   for (const [name, c] of Object.entries(clients)) fo[name] = yield* c.failover
-  for (const name of Object.keys(clients)) {
-    const { lat, roundTrips } = un[name]!
+  const mean = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0) / xs.length
+  for (const name of names) {
+    const lat = lats[name]!
     results[name] = {
       p50us: median(lat),
       p99us: quantile(lat, 0.99),
-      roundTrips,
-      handoffsPerSec: ho[name]!,
+      roundTrips: mean(trips[name]!),
+      handoffsPerSec: mean(ho[name]!),
       failoverMsMedian: median(fo[name]!),
       failoverMs: fo[name]!
     }
@@ -181,7 +204,7 @@ const program = Effect.gen(function*() {
   const rows = Object.entries(results).map(([name, f]) =>
     `| ${name} | ${(f.p50us / 1000).toFixed(2)} | ${(f.p99us / 1000).toFixed(2)} | ${f.roundTrips.toFixed(2)} | ${f.handoffsPerSec.toFixed(0)} | ${f.failoverMsMedian.toFixed(1)} |`)
   const table = [
-    `recipes bench (${new Date().toISOString()}, ${quick ? "quick" : "full"}: ${N} uncontended, ${CONTENDERS} contenders for ${HANDOFF_MS} ms, ${FAILOVERS} failovers)`,
+    `recipes bench (${new Date().toISOString()}, ${quick ? "quick" : "full"}: ${ROUNDS - 1} rounds after a warm-up round of ${N} uncontended and ${CONTENDERS} contenders for ${HANDOFF_MS} ms, ${FAILOVERS} failovers; load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")})`,
     "| client | uncontended p50 ms | p99 ms | round trips / acquire+release | handoffs/s (8 contenders) | leader failover ms (median) |",
     "|---|---|---|---|---|---|",
     ...rows

@@ -71,13 +71,15 @@ export const extend = (base: CoreService, chroot: string | undefined): ZooKeeper
     plain: (path: string) => Effect.Effect<A, ZkError>,
     found: (path: string) => Effect.Effect<A, ZkError>
   ): Effect.Effect<A, ZkError> => {
-    if (options?.parents !== true && options?.protected !== true) return explainChroot(op, path, plain(path))
+    if (options === undefined) return explainChroot(op, path, plain(path))
+    const layout = options.protected === true ? ZNodePath.protectedPrefix : options.protected || undefined
+    if (options.parents !== true && layout === undefined) return explainChroot(op, path, plain(path))
     const mode = options.mode ?? CreateMode.Persistent
     const bad = ZNodePath.checkError(op, path, { sequential: true })
     if (bad !== undefined) return Effect.fail(bad)
     return Effect.flatMap(nodeMode(op, path, options.parentMode), (parentMode) => {
       const once = options.parents === true ? (p: string) => Paths.withParents(base, p, parentMode, plain(p)) : plain
-      return explainChroot(op, path, options.protected === true ? Protected.create(base, op, path, mode, once, found) : once(path))
+      return explainChroot(op, path, layout !== undefined ? Protected.create(base, op, path, mode, layout, once, found) : once(path))
     })
   }
 

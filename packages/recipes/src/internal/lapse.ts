@@ -32,9 +32,39 @@ const graceMillis = (zk: ZooKeeperService, policy: LapsePolicy): Effect.Effect<n
   return Effect.map(zk.sessionTimeout, (timeout) => Math.max(0, Math.min(wanted, Math.floor(timeout / 3))))
 }
 
+/** Reacts to one session state; runs on the session's shared follower fiber. */
+type Listener = (state: SessionState) => Effect.Effect<unknown>
+
+/**
+ * Every held guarantee of one session listens through one subscription to its events, so a
+ * lease costs a set insertion instead of a fiber and a subscription of its own: on a busy
+ * lock, the fiber's start and its interruption sat on the acquire and release paths.
+ */
+const followers = new WeakMap<ZooKeeperService, Set<Listener>>()
+
+/**
+ * The session's listeners, with its follower fiber subscribed before this returns. The fiber
+ * is detached: it ends by itself with the session (its event stream ends at a terminal state).
+ */
+const listenersOf = (zk: ZooKeeperService): Effect.Effect<Set<Listener>> =>
+  Effect.suspend(() => {
+    const known = followers.get(zk)
+    if (known !== undefined) return Effect.succeed(known)
+    const listeners = new Set<Listener>()
+    followers.set(zk, listeners)
+    const dispatch = (state: SessionState) => Effect.forEach([...listeners], (l) => l(state), { discard: true })
+    return Stream.runForEach(zk.sessionEvents, (e) => dispatch(e.state)).pipe(
+      Effect.ensuring(Effect.sync(() => {
+        if (followers.get(zk) === listeners) followers.delete(zk)
+      })),
+      Effect.forkDetach({ startImmediately: true }),
+      Effect.as(listeners)
+    )
+  })
+
 /**
  * Starts watching the session now and returns an effect that completes (with the reason) once
- * the guarantee lapses. The watcher lives in the current scope.
+ * the guarantee lapses. The watch ends with the current scope.
  */
 export const watchLapse = (
   zk: ZooKeeperService,
@@ -46,7 +76,7 @@ export const watchLapse = (
     const scope = yield* Effect.scope
     let timer: Fiber.Fiber<unknown> | undefined
     const lapse = (reason: LapseReason) => Deferred.succeed(lapsed, reason)
-    const onState = (state: SessionState): Effect.Effect<unknown> => {
+    const onState: Listener = (state) => {
       switch (state) {
         case "Expired":
         case "Closed":
@@ -71,8 +101,10 @@ export const watchLapse = (
           )
       }
     }
-    yield* Effect.forkScoped(Stream.runForEach(zk.sessionEvents, (e) => onState(e.state)), { startImmediately: true })
-    // Subscribed first, read second: a change between the two is seen by the subscription.
+    const listeners = yield* listenersOf(zk)
+    yield* Effect.acquireRelease(Effect.sync(() => listeners.add(onState)), () => Effect.sync(() => listeners.delete(onState)))
+    // Listening first, reading second: a change between the two reaches the listener (a state
+    // seen twice is harmless).
     yield* onState(yield* zk.state)
     return Deferred.await(lapsed)
   })

@@ -7,8 +7,6 @@
  * whole names would be wrong.
  */
 import * as ZNodePath from "@effect-zk/core/ZNodePath"
-import type { ProtectedName } from "./protected.ts"
-import { uuid } from "./protected.ts"
 
 /**
  * How our own contender nodes are named: like Curator's (the default) or like kazoo's. Nodes
@@ -25,11 +23,20 @@ export interface Contender {
   readonly seq: number
 }
 
+/** How a node name in `layout` starts: kazoo's lock writes its uuid's 32 hex digits; Curator's is core's default. */
+const kazooPrefix: ZNodePath.ProtectedLayout = (uuid) => uuid.replaceAll("-", "")
+
+/** Our node's name in `layout`: the protection prefix core's protected create lays out, then the recipe's marker. */
+export interface OwnName {
+  readonly protection: ZNodePath.ProtectedLayout
+  readonly marker: string
+}
+
 /** Our next node's name in `layout`, with the recipe's marker in each style. */
-export const ownName = (layout: Layout, markers: { readonly curator: string; readonly kazoo: string }): ProtectedName =>
+export const ownName = (layout: Layout, markers: { readonly curator: string; readonly kazoo: string }): OwnName =>
   layout === "kazoo"
-    ? { prefix: uuid().replaceAll("-", ""), marker: markers.kazoo }
-    : { prefix: `_c_${uuid()}-`, marker: markers.curator }
+    ? { protection: kazooPrefix, marker: markers.kazoo }
+    : { protection: ZNodePath.protectedPrefix, marker: markers.curator }
 
 /** The children that carry one of `markers` and a sequence suffix, in sequence order. */
 export const contenders = (children: ReadonlyArray<string>, markers: ReadonlyArray<string>): Array<Contender> => {

@@ -1,10 +1,10 @@
 /**
- * Creating and deleting recipe nodes safely. This is the one place that knows how: when core
- * offers protected creates and parent creation itself, only this module changes.
+ * Creating and deleting recipe nodes safely.
  *
  * - A sequential create that fails with ConnectionLoss may have been applied. Each node's name
- *   starts with a fresh unique prefix, so the client lists the parent and finds its own node
- *   again instead of creating a second, orphaned one (Curator's "protection").
+ *   starts with a fresh unique prefix, so core's protected create lists the parent and finds
+ *   our node again instead of creating a second, orphaned one (Curator's "protection"); the
+ *   recipes only choose the prefix's layout, Curator's or kazoo's.
  * - Missing parents are created as containers, which the server removes once they are empty,
  *   so a recipe root does not outlive its last user.
  * - A delete that fails with ConnectionLoss is tried again until it succeeds or the session
@@ -14,8 +14,8 @@ import type { CreateMode, Stat, ZkError, ZooKeeperService } from "@effect-zk/cor
 import * as ZNodePath from "@effect-zk/core/ZNodePath"
 import { isRetryable } from "@effect-zk/core/ZkError"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
+import type { OwnName } from "./layout.ts"
 
 /** A created node: its full path and its Stat (czxid is the fencing token). */
 export interface Created {
@@ -26,9 +26,14 @@ export interface Created {
 /** How long to wait between tries while the connection is down; the session bounds the total. */
 const reconnectPacing = Schedule.spaced("50 millis")
 
-/** Retries `effect` while its error is transient (ConnectionLoss and friends). */
+/**
+ * Retries `effect` while its error is transient (ConnectionLoss and friends). The retry is set
+ * up only after a first transient failure: almost every request succeeds at once, and setting
+ * up a schedule costs more than the rest of a lock's client-side work. The first retry goes at
+ * once (a request sent while disconnected waits for the next connection by itself).
+ */
 export const whileConnecting = <A>(effect: Effect.Effect<A, ZkError>): Effect.Effect<A, ZkError> =>
-  Effect.retry(effect, { schedule: reconnectPacing, while: isRetryable })
+  Effect.catchIf(effect, isRetryable, () => Effect.retry(effect, { schedule: reconnectPacing, while: isRetryable }))
 
 /** A random identifier; the platform's UUID generator when there is one. */
 export const uuid = (): string => {
@@ -70,46 +75,19 @@ export const withParents = <A>(
       Effect.mapError((err) => (err._tag === "NoNode" ? e : err))
     ))
 
-/** A node name in a protected layout: the owner's unique prefix, then the recipe's marker. */
-export interface ProtectedName {
-  /** Unique to this create; the lookup after ConnectionLoss matches children starting with it. */
-  readonly prefix: string
-  /** The rest of the name; the server appends the sequence number in sequential modes. */
-  readonly marker: string
-}
-
-/** Finds our node among `dir`'s children by its unique prefix. */
-const findOwn = (zk: ZooKeeperService, dir: string, prefix: string): Effect.Effect<Option.Option<Created>, ZkError> =>
-  Effect.gen(function*() {
-    const { children } = yield* whileConnecting(zk.children(dir))
-    const name = children.find((c) => c.startsWith(prefix))
-    if (name === undefined) return Option.none()
-    const path = ZNodePath.join(dir, name)
-    const stat = yield* whileConnecting(zk.exists(path))
-    return Option.map(stat, (s) => ({ path, stat: s }))
-  }).pipe(Effect.catchTag("NoNode", () => Effect.succeedNone))
-
 /**
- * Creates `dir/<prefix><marker>` (parents as needed). After a ConnectionLoss the create may or
- * may not have happened: look for our prefix and try again only if the node is not there.
+ * Creates `dir/<prefix><marker>` with core's protected create (parents as containers): after
+ * a ConnectionLoss it finds our node by its unique prefix instead of creating a second,
+ * orphaned one; only the name's layout is the recipe's.
  */
 export const createProtected = (
   zk: ZooKeeperService,
   dir: string,
-  name: ProtectedName,
+  name: OwnName,
   data: Uint8Array,
   mode: CreateMode
-): Effect.Effect<Created, ZkError> => {
-  const attempt: Effect.Effect<Created, ZkError> = withParents(
-    zk,
-    dir,
-    zk.create2(ZNodePath.join(dir, name.prefix + name.marker), data, { mode })
-  ).pipe(
-    Effect.catchTag("ConnectionLoss", () =>
-      Effect.flatMap(findOwn(zk, dir, name.prefix), Option.match({ onNone: () => attempt, onSome: Effect.succeed })))
-  )
-  return attempt
-}
+): Effect.Effect<Created, ZkError> =>
+  zk.create2(ZNodePath.join(dir, name.marker), data, { mode, protected: name.protection, parents: true, parentMode: "container" })
 
 /**
  * Deletes a node we own, trying again while the connection is down. A node already gone, or a
