@@ -46,16 +46,11 @@ public class DiscoveryPeer {
       try {
         JsonNode cmd = mapper.readTree(line);
         switch (cmd.get("op").asText()) {
-          case "register": {
-            ServiceInstance<Map> instance = build(mapper, cmd);
-            discovery.registerService(instance);
-            mine.put(instance.getId(), instance);
-            reply.put("ok", true);
-            break;
-          }
+          case "register":
           case "update": {
             ServiceInstance<Map> instance = build(mapper, cmd);
-            discovery.updateService(instance);
+            if (cmd.get("op").asText().equals("register")) discovery.registerService(instance);
+            else discovery.updateService(instance);
             mine.put(instance.getId(), instance);
             reply.put("ok", true);
             break;
