@@ -44,7 +44,11 @@ const program = Effect.gen(function*() {
     yield* Effect.repeat(Config.String("audience.1"), { schedule: Schedule.spaced("5 millis"), until: (v) => v === "Barbara" })
     yield* Console.log("-- changed by another session --")
     yield* greetOnce
-    const missing = yield* Effect.flip(Config.String("farewell"))
+    // Effect names the config path in a missing key's error; withZnodePaths names the znode.
+    const farewell = Effect.gen(function*() {
+      return yield* Config.String("farewell")
+    })
+    const missing = yield* Effect.flip(farewell.pipe(ZkConfigProvider.withZnodePaths("/config/greeter")))
     yield* Console.log(`a missing key: ${missing.message.replace(/\s+/g, " ")}`)
   })
   yield* service.pipe(

@@ -29,6 +29,7 @@ import * as Random from "effect/Random"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+import * as Semaphore from "effect/Semaphore"
 import * as Stream from "effect/Stream"
 import { uuid, whileConnecting, withParents } from "./internal/protected.ts"
 import * as Text from "./internal/text.ts"
@@ -153,6 +154,25 @@ export interface ServiceDiscovery<P> {
   readonly register: (registration: Registration<P>) => Effect.Effect<ServiceInstance<P>, ZkError, ZooKeeper | Scope.Scope>
   /** The registered instances of a service, by id; instances that cannot be decoded are skipped. */
   readonly instances: (name: string) => Effect.Effect<ReadonlyArray<ServiceInstance<P>>, ZkError, ZooKeeper>
+  /**
+   * One instance by service name and id (Curator's `queryForInstance`): `None` when no such
+   * instance is registered, or when its node does not decode.
+   */
+  readonly instance: (name: string, id: string) => Effect.Effect<Option.Option<ServiceInstance<P>>, ZkError, ZooKeeper>
+  /**
+   * Rewrites the node of an instance this client registered (its scope still open) with the
+   * instance's new fields, on the session that registered it (Curator's `updateService`); a
+   * later re-registration after someone deleted the node publishes the new fields too. Name
+   * and id pick the node; an instance not registered through this client fails with
+   * `BadArguments`, as Curator refuses it.
+   *
+   * @example
+   * ```ts
+   * const me = yield* sd.register({ name: "api", address: "10.0.0.1", port: 8080 })
+   * yield* sd.update({ ...me, enabled: false })   // drained: providers stop picking it
+   * ```
+   */
+  readonly update: (instance: ServiceInstance<P>) => Effect.Effect<void, ZkError>
   /** The instance list now, then after every change (one recursive watch per stream). */
   readonly watch: (name: string) => Stream.Stream<ReadonlyArray<ServiceInstance<P>>, ZkError | WatchOverflow, ZooKeeper>
   /** The names of the registered services. */
@@ -258,7 +278,7 @@ const makeWith = <P>(basePath: string, payloadSchema: Schema.Codec<P, unknown>, 
   const dirOf = (name: string) => ZNodePath.join(basePath, name)
 
   /** Curator's JSON for an instance, fields in Curator's order. */
-  const encode = (instance: ServiceInstance<P>): Effect.Effect<string, BadArguments> =>
+  const encode = (op: string, instance: ServiceInstance<P>): Effect.Effect<string, BadArguments> =>
     encodeJson(instance).pipe(
       Effect.map((e) => {
         const payload = payloadClass !== undefined && isRecord(e.payload)
@@ -278,7 +298,7 @@ const makeWith = <P>(basePath: string, payloadSchema: Schema.Codec<P, unknown>, 
         if (e.enabled === false) out["enabled"] = false
         return JSON.stringify(out)
       }),
-      Effect.mapError((e) => new BadArguments({ op: "register", detail: `the instance does not encode: ${e.message}` }))
+      Effect.mapError((e) => new BadArguments({ op, detail: `the instance does not encode: ${e.message}` }))
     )
 
   /** An instance from a node's JSON, or None (logged) when it is not one. */
@@ -310,6 +330,22 @@ const makeWith = <P>(basePath: string, payloadSchema: Schema.Codec<P, unknown>, 
       const entries = results.flatMap((r, i) => (r._tag === "Get" ? [{ id: ids[i]!, raw: Text.decode(r.data) }] : []))
       return yield* decodeAll(entries)
     })
+
+  const instanceById: ServiceDiscovery<P>["instance"] = (name, id) =>
+    Effect.gen(function*() {
+      yield* checkBase("instance")
+      const bad = badName("instance", "name", name) ?? badName("instance", "id", id)
+      if (bad !== undefined) return yield* bad
+      const zk = yield* ZooKeeper
+      const node = yield* zk.get(ZNodePath.join(dirOf(name), id)).pipe(
+        Effect.map(Option.some),
+        Effect.catchTag("NoNode", () => Effect.succeedNone)
+      )
+      return Option.isNone(node) ? Option.none() : yield* decode(Text.decode(node.value.data))
+    })
+
+  /** The registrations of this client whose scope is open, by node path: what `update` may rewrite. */
+  const registered = new Map<string, Published>()
 
   /** The raw entries (id and JSON) under a service's node, from a cache's snapshot. */
   const entriesOf = (dir: string, snapshot: ReadonlyMap<string, { readonly data: Uint8Array }>) => {
@@ -367,13 +403,43 @@ const makeWith = <P>(basePath: string, payloadSchema: Schema.Codec<P, unknown>, 
         uriSpec: registration.uriSpec === undefined ? null : uriSpec(registration.uriSpec),
         enabled: registration.enabled ?? true
       }
-      const data = Text.encode(yield* encode(instance))
       const zk = yield* ZooKeeper
-      const path = ZNodePath.join(dirOf(registration.name), id)
-      yield* publish(zk, path, data)
-      yield* Effect.addFinalizer(() => Effect.ignore(whileConnecting(zk.delete(path))))
-      yield* Effect.forkScoped(keepPublished(zk, path, data))
+      const entry: Published = {
+        zk,
+        path: ZNodePath.join(dirOf(registration.name), id),
+        data: Text.encode(yield* encode("register", instance)),
+        lock: yield* Semaphore.make(1)
+      }
+      yield* publish(entry)
+      registered.set(entry.path, entry)
+      yield* Effect.addFinalizer(() =>
+        Effect.suspend(() => {
+          if (registered.get(entry.path) === entry) registered.delete(entry.path)
+          return Effect.ignore(whileConnecting(zk.delete(entry.path)))
+        })
+      )
+      yield* Effect.forkScoped(keepPublished(entry))
       return instance
+    })
+
+  const update: ServiceDiscovery<P>["update"] = (instance) =>
+    Effect.gen(function*() {
+      yield* checkBase("update")
+      const bad = badName("update", "name", instance.name) ?? badName("update", "id", instance.id)
+      if (bad !== undefined) return yield* bad
+      const path = ZNodePath.join(dirOf(instance.name), instance.id)
+      const entry = registered.get(path)
+      if (entry === undefined) {
+        return yield* new BadArguments({ op: "update", path, detail: "the instance is not registered by this ServiceDiscovery, or its scope is closed" })
+      }
+      const data = Text.encode(yield* encode("update", instance))
+      // Under the registration's lock, so a re-creation running now cannot publish the old JSON
+      // after this write. A node someone deleted is left to keepPublished, which re-creates it
+      // from the new data.
+      yield* entry.lock.withPermit(Effect.suspend(() => {
+        entry.data = data
+        return Effect.catchTag(whileConnecting(entry.zk.set(path, data)), "NoNode", () => Effect.void)
+      }))
     })
 
   const provider: ServiceDiscovery<P>["provider"] = (name, providerOptions) =>
@@ -417,26 +483,43 @@ const makeWith = <P>(basePath: string, payloadSchema: Schema.Codec<P, unknown>, 
       return { instance, all } satisfies Provider<P>
     })
 
-  return { basePath, register, instances, watch, names, provider }
+  return { basePath, register, instances, instance: instanceById, update, watch, names, provider }
+}
+
+/**
+ * A registration kept published: its node, the JSON it holds now (`update` replaces it), and
+ * a lock that keeps a re-creation and an update from interleaving.
+ */
+interface Published {
+  readonly zk: ZooKeeperService
+  readonly path: string
+  data: Uint8Array
+  readonly lock: Semaphore.Semaphore
 }
 
 /** Creates the instance's ephemeral node (and the parents as containers, as Curator does). */
-const publish = (zk: ZooKeeperService, path: string, data: Uint8Array): Effect.Effect<void, ZkError> =>
-  withParents(zk, ZNodePath.parent(path), whileConnecting(zk.create(path, data, { mode: CreateMode.Ephemeral }))).pipe(
+const publish = (entry: Published): Effect.Effect<void, ZkError> => entry.lock.withPermit(createNode(entry))
+
+const createNode = (entry: Published): Effect.Effect<void, ZkError> => {
+  const { path, zk } = entry
+  // The data is read when the create is sent, so it is the latest `update`'s.
+  const create = Effect.suspend(() => whileConnecting(zk.create(path, entry.data, { mode: CreateMode.Ephemeral })))
+  return withParents(zk, ZNodePath.parent(path), create).pipe(
     Effect.asVoid,
     // A node left by an earlier registration of the same id (Curator deletes and re-creates too).
     Effect.catchTag("NodeExists", () =>
       Effect.andThen(
         Effect.catchTag(whileConnecting(zk.delete(path)), "NoNode", () => Effect.void),
-        Effect.suspend(() => publish(zk, path, data))
+        Effect.suspend(() => createNode(entry))
       ))
   )
+}
 
 /** Re-creates the node whenever it disappears while the session lives (deleted by someone else). */
-const keepPublished = (zk: ZooKeeperService, path: string, data: Uint8Array): Effect.Effect<void, ZkError> =>
-  zk.watchData(path).pipe(
+const keepPublished = (entry: Published): Effect.Effect<void, ZkError> =>
+  entry.zk.watchData(entry.path).pipe(
     Stream.filter(Option.isNone),
-    Stream.runForEach(() => publish(zk, path, data).pipe(Effect.catchTag("NodeExists", () => Effect.void)))
+    Stream.runForEach(() => publish(entry).pipe(Effect.catchTag("NodeExists", () => Effect.void)))
   )
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)

@@ -282,6 +282,10 @@ const validate = (root: string, options: TreeCacheOptions | undefined): BadArgum
  * (`numChildren`, `cversion`, `pzxid`) are as of the node's last data read: a recursive watch
  * reports no child-list changes; use `children` for those.
  *
+ * A change is in the mirror one read after its watch event arrives (a watch event carries no
+ * data), so about two round trips after the writer's set: what any watching client pays. The
+ * cache adds no timer or batching delay; events that arrive together share one read.
+ *
  * @since 0.1.0
  * @category constructors
  */

@@ -12,8 +12,11 @@
  *   (`0`, `1`, ...: `<root>/hosts/0`, `<root>/hosts/1` is `Config.Array(Schema.String, "hosts")`);
  *   a node may have both a value and children.
  *
- * A missing node is a missing key: Effect's usual `ConfigError`, naming the config path, which
- * is the znode path below the root (`Missing key at ["db.host"]` is `<root>/db/host`).
+ * A missing node is a missing key: Effect's usual `ConfigError`, so `Config.withDefault` and
+ * `Config.option` work as with any provider. Effect builds that error's message itself from the
+ * config path (`Expected string at ["db.host"]`), never asking the provider; pipe the program
+ * through {@link withZnodePaths} to have the message name the znode instead
+ * (`at ["/config/app/db/host"]`).
  *
  * @example
  * ```ts
@@ -31,10 +34,13 @@
  */
 import { type ZkError, ZNodePath, type ZooKeeper } from "@effect-zk/core"
 import { BadArguments } from "@effect-zk/core/ZkError"
+import * as Config from "effect/Config"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as SchemaIssue from "effect/SchemaIssue"
 import type * as Scope from "effect/Scope"
 import * as Text from "./internal/text.ts"
 import * as TreeCache from "./TreeCache.ts"
@@ -122,3 +128,66 @@ export const make = (
  */
 export const layer = (root: string, options?: ZkConfigOptions): Layer.Layer<never, ZkError, ZooKeeper> =>
   ConfigProvider.layer(make(root, options))
+
+/**
+ * The issue with every config path in it replaced by the znode it reads: the path Effect
+ * reports is built up from nested pointers, so each leaf gets one pointer holding the whole
+ * znode path. A path that cannot be a znode (or an issue with no path) stays as it was.
+ */
+const rewriteIssue = (root: string, issue: SchemaIssue.Issue, path: ReadonlyArray<PropertyKey>): SchemaIssue.Issue => {
+  switch (issue._tag) {
+    case "Pointer":
+      return rewriteIssue(root, issue.issue, [...path, ...issue.path])
+    case "Composite": {
+      const [first, ...rest] = issue.issues
+      return new SchemaIssue.Composite(issue.ast, [rewriteIssue(root, first, path), ...rest.map((i) => rewriteIssue(root, i, path))])
+    }
+    case "AnyOf":
+      return new SchemaIssue.AnyOf(issue.ast, issue.issues.map((i) => rewriteIssue(root, i, path)))
+    default: {
+      if (path.length === 0) return issue
+      const segments = path.filter((key): key is string | number => typeof key !== "symbol")
+      const znode = segments.length === path.length ? znodePath(root, segments) : undefined
+      return new SchemaIssue.Pointer(znode === undefined ? path : [znode], issue)
+    }
+  }
+}
+
+/**
+ * The same error with its message naming znodes rather than config paths: for a missing key
+ * under `root`, `Expected string at ["/config/app/db/host"]` instead of `at ["db.host"]`.
+ * A `SourceError` is returned as is (it already names its znode).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const znodeError = (root: string, error: Config.ConfigError): Config.ConfigError =>
+  Schema.isSchemaError(error.cause)
+    ? new Config.ConfigError(new Schema.SchemaError(rewriteIssue(root, error.cause.issue, [])))
+    : error
+
+/**
+ * Makes the `ConfigError`s of `self` name the znodes they read under `root` (see
+ * {@link znodeError}). Effect builds a config error's message from the config path alone, so
+ * this is applied to the program reading the config, not to the provider; defaults
+ * (`Config.withDefault`, `Config.option`) are resolved inside the read and are unaffected.
+ *
+ * @example
+ * ```ts
+ * import { Config, Effect } from "effect"
+ * import { ZkConfigProvider } from "@effect-zk/recipes"
+ *
+ * const program = Config.String("db.host").pipe(
+ *   ZkConfigProvider.withZnodePaths("/config/app"),   // fails naming /config/app/db/host
+ *   Effect.provide(ZkConfigProvider.layer("/config/app"))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const withZnodePaths = (root: string) =>
+<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | Config.ConfigError, R> =>
+  Effect.mapError(self, (error) => (isConfigError(error) ? znodeError(root, error) : error))
+
+const isConfigError = (u: unknown): u is Config.ConfigError => u instanceof Config.ConfigError

@@ -1,8 +1,8 @@
 /**
  * ServiceDiscovery against a real server: interop with Curator's x-discovery on the JVM (each
- * side lists and watches the other's instances with every field intact, and sees the other
- * unregister), the providers' strategies, and a registration that comes back after someone
- * deleted its node.
+ * side lists, watches and queries by id the other's instances with every field intact, reads
+ * the other's updates, and sees the other unregister), the providers' strategies, an update
+ * that drains an instance, and a registration that comes back after someone deleted its node.
  */
 import { assert, layer } from "@effect/vitest"
 import { ZooKeeper, type ZooKeeperService } from "@effect-zk/core"
@@ -34,13 +34,19 @@ const fromJava = (o: Record<string, unknown>): Record<string, unknown> => {
   return { ...rest, payload: p }
 }
 
+/** The one instance of a `queryOne` reply, or null (Curator's queryForInstance found none). */
+const one = (reply: Record<string, unknown>): Record<string, unknown> | null => {
+  const v = reply["instance"]
+  return typeof v === "object" && v !== null && !Array.isArray(v) ? Object.fromEntries(Object.entries(v)) : null
+}
+
 const list = (reply: Record<string, unknown>): Array<Record<string, unknown>> => {
   const v = reply["instances"]
   return Array.isArray(v) ? v : []
 }
 
 layer(ZooKeeperServer.layer(), { timeout: "90 seconds", excludeTestServices: true })("ServiceDiscovery", (it) => {
-  it.effect("interop with Curator's ServiceDiscovery: each side sees the other's instances, every field intact, and their removal", () =>
+  it.effect("interop with Curator's ServiceDiscovery: each side sees the other's instances (listed, by id, after updates) with every field intact, and their removal", () =>
     Effect.gen(function*() {
       const servers = yield* sandbox
       const zk = yield* connectTo(servers)
@@ -87,6 +93,29 @@ layer(ZooKeeperServer.layer(), { timeout: "90 seconds", excludeTestServices: tru
       assert.deepStrictEqual(yield* sd.names.pipe(Effect.provideService(ZooKeeper, zk)), ["api"])
       yield* eventually(Effect.sync(() => seen.at(-1)?.join() === "e1,j1,j2"))
 
+      // One instance by id, both ways (Curator's queryForInstance), and none for an unknown id.
+      const ours2 = Option.getOrThrow(yield* sd.instance("api", "j2").pipe(Effect.provideService(ZooKeeper, zk)))
+      assert.deepStrictEqual(curatorView(ours2), fromJava(one(yield* java.send({ op: "queryOne", name: "api", id: "j2" }))!))
+      assert.deepStrictEqual(fromJava(one(yield* java.send({ op: "queryOne", name: "api", id: "e1" }))!), curatorView(mine))
+      assert.isTrue(Option.isNone(yield* sd.instance("api", "nope").pipe(Effect.provideService(ZooKeeper, zk))))
+      assert.isNull(one(yield* java.send({ op: "queryOne", name: "api", id: "nope" })))
+
+      // Curator's updateService rewrites j2: our read by id has the new fields.
+      assert.deepStrictEqual(
+        yield* java.send({ op: "update", name: "api", id: "j2", address: "10.0.0.22", port: 8082, payload: { zone: "ap", weight: 7 }, serviceType: "DYNAMIC" }),
+        { ok: true }
+      )
+      const j2 = Option.getOrThrow(yield* sd.instance("api", "j2").pipe(Effect.provideService(ZooKeeper, zk)))
+      assert.deepStrictEqual([j2.address, j2.port, j2.payload], ["10.0.0.22", 8082, { zone: "ap", weight: 7 }])
+      assert.deepStrictEqual(curatorView(j2), fromJava(one(yield* java.send({ op: "queryOne", name: "api", id: "j2" }))!))
+
+      // Our update rewrites e1: Curator's queryForInstance reads every new field.
+      const updated = { ...mine, address: "10.0.0.33", port: 9091, payload: { zone: "us", weight: 2 } }
+      yield* sd.update(updated)
+      assert.deepStrictEqual(fromJava(one(yield* java.send({ op: "queryOne", name: "api", id: "e1" }))!), curatorView(updated))
+      // Only what this client registered can be updated, as in Curator.
+      assert.strictEqual((yield* Effect.flip(sd.update(j2)))._tag, "BadArguments")
+
       // Removals cross over both ways.
       assert.deepStrictEqual(yield* java.send({ op: "unregister", id: "j1" }), { ok: true })
       yield* eventually(Effect.sync(() => seen.at(-1)?.join() === "e1,j2"))
@@ -96,7 +125,7 @@ layer(ZooKeeperServer.layer(), { timeout: "90 seconds", excludeTestServices: tru
       yield* eventually(Effect.sync(() => seen.at(-1)?.join() === "j2"))
     }))
 
-  it.effect("providers: roundRobin visits every instance, sticky keeps one while it lives, random stays in the set; a deleted registration comes back", () =>
+  it.effect("providers: roundRobin visits every instance, sticky keeps one while it lives, random stays in the set; a deleted registration comes back, with its updated fields", () =>
     Effect.gen(function*() {
       const { writer: other, zk } = yield* twoSessions
       const sd = ServiceDiscovery.make({ basePath: "/svc" })
@@ -119,6 +148,16 @@ layer(ZooKeeperServer.layer(), { timeout: "90 seconds", excludeTestServices: tru
       yield* eventually(Effect.map(other.exists(`/svc/db/${first}`), Option.isSome))
       yield* eventually(Effect.map(sticky.all, (l) => l.length === 3))
       assert.deepStrictEqual(yield* sd.names.pipe(Effect.provideService(ZooKeeper, zk)), ["db"])
+
+      // update drains an instance (enabled: false): providers stop picking it, and a
+      // re-registration after someone deletes its node keeps the new fields.
+      yield* sd.update({ ...regs[1]!, enabled: false })
+      yield* eventually(Effect.map(rr.all, (l) => l.map((i) => i.id).join() === "a,c"))
+      yield* other.delete("/svc/db/b")
+      yield* eventually(Effect.map(
+        sd.instance("db", "b").pipe(Effect.provideService(ZooKeeper, other)),
+        (o) => Option.isSome(o) && !o.value.enabled
+      ))
       const none = yield* sd.provider("nothing").pipe(Effect.provideService(ZooKeeper, zk))
       assert.isTrue(Option.isNone(yield* none.instance))
       const bad = yield* Effect.flip(sd.register({ name: "a/b", address: "x" }).pipe(Effect.provideService(ZooKeeper, zk)))

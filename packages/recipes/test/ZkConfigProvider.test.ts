@@ -1,13 +1,13 @@
 /**
  * ZkConfigProvider against a real server: a program reads typed config (numbers, booleans,
  * durations, nested structs, arrays) from znodes, sees a change made by another session, and
- * gets Effect's usual ConfigError for a missing key.
+ * gets Effect's usual ConfigError for a missing key, which withZnodePaths makes name the znode.
  */
 import { assert, layer } from "@effect/vitest"
 import { ZooKeeper } from "@effect-zk/core"
 import { ZkConfigProvider } from "@effect-zk/recipes"
 import { ZooKeeperServer } from "@effect-zk/server"
-import { Config, Duration, Effect, Layer, Schema } from "effect"
+import { Config, Duration, Effect, Layer, Option, Schema } from "effect"
 import { eventually, twoSessions } from "./utils.ts"
 
 const Db = Config.schema(
@@ -61,5 +61,21 @@ layer(ZooKeeperServer.layer(), { timeout: "60 seconds", excludeTestServices: tru
       const notANumber = yield* Effect.flip(read(Config.Int("db.host")))
       assert.include(notANumber.message, "db.host")
       assert.strictEqual(ZkConfigProvider.znodePath("/config/app", ["db.timeout"]), "/config/app/db/timeout")
+
+      // The same reads through withZnodePaths: the message names the znode, defaults still apply.
+      const named = <A>(config: Config.Config<A>) =>
+        read(ZkConfigProvider.withZnodePaths("/config/app")(Effect.gen(function*() {
+          return yield* config
+        })))
+      const missing = yield* Effect.flip(named(Config.String("db.user")))
+      assert.strictEqual(missing._tag, "ConfigError")
+      assert.include(missing.message, `["/config/app/db/user"]`)
+      assert.notInclude(missing.message, `["db.user"]`)
+      const inStruct = yield* Effect.flip(named(Config.schema(Schema.Struct({ host: Schema.String, user: Schema.String }), "db")))
+      assert.include(inStruct.message, `["/config/app/db/user"]`)
+      const nested = yield* Effect.flip(named(Config.nested("db")(Config.Int("host"))))
+      assert.include(nested.message, `["/config/app/db/host"]`)
+      assert.strictEqual(yield* named(Config.String("db.user").pipe(Config.withDefault("admin"))), "admin")
+      assert.deepStrictEqual(yield* named(Config.option(Config.String("db.user"))), Option.none())
     }))
 })

@@ -7,7 +7,8 @@
  *
  * Each client runs in a process of its own (so the heap it holds is its own): time from start
  * to initialized, heap held by the cache after full collections (kazoo: resident growth), and
- * the time from a set by a second session to the cache showing it (p50, p90). Prints a table
+ * the time from a set by a second session to the cache showing it (p50, p90; for effect-zk also
+ * the floor of the same changes, a bare watch and one get). Prints a table
  * and writes bench-results/caches-<date>.json at the repository root.
  */
 import { NodeRuntime } from "@effect/platform-node"
@@ -47,6 +48,11 @@ interface Result {
   readonly p90: number
   /** Changes the cache did not report within 10 s. */
   readonly missed?: number
+  /** effect-zk only: the same changes seen by a bare recursive watch and one get (see effect-zk.ts). */
+  readonly floorP50?: number
+  readonly floorP90?: number
+  /** Median of the per-change difference cache minus floor: what the cache adds. */
+  readonly overFloorP50?: number
 }
 
 /** Runs a child and parses the JSON line it prints last. */
@@ -113,6 +119,12 @@ const program = Effect.scoped(Effect.gen(function*() {
   console.log("\n| cache                  |   nodes | to initialized | heap held | per node | change p50 | change p90 | missed |")
   console.log("|---|---|---|---|---|---|---|---|")
   for (const r of results) console.log(fmt(r))
+  for (const r of results) {
+    if (r.floorP50 === undefined || r.floorP90 === undefined) continue
+    console.log(`\nfloor for ${r.client}'s changes (bare recursive watch + one get, same sets): p50 ${r.floorP50.toFixed(2)} ms, p90 ${r.floorP90.toFixed(2)} ms; ` +
+      `the cache adds ${(r.overFloorP50 ?? Number.NaN).toFixed(2)} ms (median per change)`)
+  }
+  console.log(`load average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`)
   const out = path.join(repoRoot, "bench-results", `caches-${new Date().toISOString().replace(/[:]/g, "-").replace(/\..*$/, "")}.json`)
   fs.mkdirSync(path.dirname(out), { recursive: true })
   fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), nodes: count, changes, loadavg: os.loadavg(), results }, null, 2))

@@ -20,8 +20,9 @@ import org.apache.curator.x.discovery.details.JsonInstanceSerializer;
 
 /**
  * A Curator x-discovery peer for the interop test, driven one JSON command per stdin line,
- * answering one JSON line per command: register, unregister, query (instances of a name as
- * Curator reads and re-serializes them), names.
+ * answering one JSON line per command: register, update (updateService), unregister, query
+ * (instances of a name as Curator reads and re-serializes them), queryOne (queryForInstance by
+ * name and id), names.
  */
 public class DiscoveryPeer {
   public static void main(String[] args) throws Exception {
@@ -45,21 +46,19 @@ public class DiscoveryPeer {
       try {
         JsonNode cmd = mapper.readTree(line);
         switch (cmd.get("op").asText()) {
-          case "register": {
-            ServiceInstanceBuilder<Map> b = ServiceInstance.<Map>builder()
-                .name(cmd.get("name").asText())
-                .id(cmd.get("id").asText())
-                .address(cmd.get("address").asText())
-                .serviceType(ServiceType.valueOf(cmd.get("serviceType").asText()));
-            if (cmd.hasNonNull("port")) b.port(cmd.get("port").asInt());
-            if (cmd.hasNonNull("sslPort")) b.sslPort(cmd.get("sslPort").asInt());
-            if (cmd.hasNonNull("payload")) b.payload(mapper.convertValue(cmd.get("payload"), Map.class));
-            if (cmd.hasNonNull("uriSpec")) b.uriSpec(new UriSpec(cmd.get("uriSpec").asText()));
-            if (cmd.has("enabled")) b.enabled(cmd.get("enabled").asBoolean());
-            ServiceInstance<Map> instance = b.build();
-            discovery.registerService(instance);
+          case "register":
+          case "update": {
+            ServiceInstance<Map> instance = build(mapper, cmd);
+            if (cmd.get("op").asText().equals("register")) discovery.registerService(instance);
+            else discovery.updateService(instance);
             mine.put(instance.getId(), instance);
             reply.put("ok", true);
+            break;
+          }
+          case "queryOne": {
+            ServiceInstance<Map> i = discovery.queryForInstance(cmd.get("name").asText(), cmd.get("id").asText());
+            if (i == null) reply.putNull("instance");
+            else reply.set("instance", mapper.readTree(serializer.serialize(i)));
             break;
           }
           case "unregister": {
@@ -93,5 +92,20 @@ public class DiscoveryPeer {
     }
     discovery.close();
     client.close();
+  }
+
+  /** An instance from a register or update command: every field Curator's builder takes. */
+  private static ServiceInstance<Map> build(ObjectMapper mapper, JsonNode cmd) throws Exception {
+    ServiceInstanceBuilder<Map> b = ServiceInstance.<Map>builder()
+        .name(cmd.get("name").asText())
+        .id(cmd.get("id").asText())
+        .address(cmd.get("address").asText())
+        .serviceType(ServiceType.valueOf(cmd.get("serviceType").asText()));
+    if (cmd.hasNonNull("port")) b.port(cmd.get("port").asInt());
+    if (cmd.hasNonNull("sslPort")) b.sslPort(cmd.get("sslPort").asInt());
+    if (cmd.hasNonNull("payload")) b.payload(mapper.convertValue(cmd.get("payload"), Map.class));
+    if (cmd.hasNonNull("uriSpec")) b.uriSpec(new UriSpec(cmd.get("uriSpec").asText()));
+    if (cmd.has("enabled")) b.enabled(cmd.get("enabled").asBoolean());
+    return b.build();
   }
 }
