@@ -334,6 +334,9 @@ export const make = (options: ZkRunnerStorageOptions): Effect.Effect<RunnerStora
 export const layer = (options: ZkRunnerStorageOptions): Layer.Layer<RunnerStorage.RunnerStorage, never, ZooKeeper> =>
   Layer.effect(RunnerStorage.RunnerStorage, make(options))
 
+/** Whether a failure means the session is gone or unreachable, so that a new one may work. */
+const sessionLost = (error: unknown): boolean => ZkError.isZkError(error) && (error._tag === "SessionExpired" || ZkError.isRetryable(error))
+
 /** Every operation on whatever storage `current` gives at the time of the call. */
 const delegate = (current: () => RunnerStorage.Encoded): RunnerStorage.Encoded => ({
   register: (address, runner, healthy) => Effect.suspend(() => current().register(address, runner, healthy)),
@@ -349,7 +352,8 @@ const delegate = (current: () => RunnerStorage.Encoded): RunnerStorage.Encoded =
 /**
  * A `RunnerStorage` that outlives session expiry: it opens its own session from `session` and,
  * when that session expires, opens a new one (`Recipes.resilient`, paced by `resilience`) and
- * carries on over it. Succeeds once the first session is open.
+ * carries on over it. Succeeds once the first session is open, and fails as opening a plain
+ * session would when that first one cannot be opened.
  *
  * @since 0.1.0
  * @category constructors
@@ -369,9 +373,16 @@ export const makeResilient = <E>(
       }
       return yield* Effect.never
     })
-    // A failure that no new session can mend (say, authentication) fails the layer when it comes
-    // first; later, the dead session's storage stays in place and fails every call loudly.
-    yield* Recipes.resilient(overSession, session, resilience).pipe(
+    // The first session is the layer's to open or fail (a connect string that reaches no server
+    // fails after the connect timeout, as a plain session does); after it, a new session is
+    // always worth trying. A failure that no new session mends (say, authentication) leaves the
+    // dead session's storage in place, failing every call loudly.
+    const retryWhile = resilience?.while ?? sessionLost
+    const pacing: Recipes.ResilientOptions = {
+      ...resilience,
+      while: (error) => Deferred.isDoneUnsafe(first) && retryWhile(error)
+    }
+    yield* Recipes.resilient(overSession, session, pacing).pipe(
       Effect.catchCause((cause) => Deferred.failCause(first, cause)),
       Effect.forkScoped
     )

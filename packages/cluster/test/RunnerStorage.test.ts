@@ -5,7 +5,7 @@
  * a new session, and nothing is left behind.
  */
 import { assert, describe, it, layer } from "@effect/vitest"
-import { ZooKeeper, type ZooKeeperService } from "@effect-zk/core"
+import { ZkError, ZooKeeper, type ZooKeeperService } from "@effect-zk/core"
 import { FaultProxy, NodeZooKeeper, Testing } from "@effect-zk/node"
 import { ZooKeeperServer } from "@effect-zk/server"
 import { Context, Effect, Exit, Layer, Option, References } from "effect"
@@ -98,6 +98,16 @@ layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "60 s
       const lock = yield* other.zk.exists(`${BASE}/shards/${encodeURIComponent(String(shards(1)[0]))}`)
       assert.strictEqual(Option.getOrThrow(lock).ephemeralOwner, (yield* sessions.at(-1)!.clientId).sessionId)
     }))
+
+  it.effect("the resilient storage fails as a plain session does when its first session cannot be opened", () =>
+    Effect.gen(function*() {
+      // Nothing listens on port 1: every connect is refused at once.
+      const session = NodeZooKeeper.layer({ servers: "127.0.0.1:1", connectTimeout: "300 millis" })
+      const plain = yield* Effect.flip(Layer.build(session))
+      const resilient = yield* Effect.flip(ZkRunnerStorage.makeResilient({ basePath: BASE }, session))
+      assert.isTrue(ZkError.isZkError(resilient))
+      assert.strictEqual(resilient._tag, plain._tag)
+    }).pipe(Effect.provideService(References.MinimumLogLevel, "None")))
 
   it.effect("a cut-off runner stops vouching for its shards before another runner can take them", () =>
     Effect.gen(function*() {
