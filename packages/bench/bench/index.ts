@@ -6,13 +6,15 @@
  *   pnpm bench recipes         # locks and leaders against Curator (JVM) and kazoo (recipes/main.ts)
  *   pnpm bench caches          # TreeCache against Curator's CuratorCache and kazoo's TreeCache (caches/main.ts)
  *   pnpm bench cli             # zk against zkCli.sh: start-up plus a get, and an export (cli/startup.ts)
+ *   pnpm bench cluster         # Effect Cluster shard failover and runner start-up: ZooKeeper against PostgreSQL (cluster/main.ts)
  *
  * The options after the suite's name are the suite's own (see each file's header).
  */
 const suites: Record<string, string> = {
   recipes: "./recipes/main.ts",
   caches: "./caches/main.ts",
-  cli: "./cli/startup.ts"
+  cli: "./cli/startup.ts",
+  cluster: "./cluster/main.ts"
 }
 
 const suite = process.argv[2]

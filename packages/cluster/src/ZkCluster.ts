@@ -1,8 +1,9 @@
 /**
  * A whole Effect Cluster runner from a connect string: effect's socket runner
- * (`NodeClusterSocket`), runner storage on ZooKeeper ({@link ZkRunnerStorage}), volatile
- * messaging (no message storage), and sharding settings derived from the session timeout so
- * that a cut-off runner stops its entities before its shard locks can expire.
+ * (`NodeClusterSocket`), runner storage on ZooKeeper ({@link ZkRunnerStorage}) that opens a new
+ * session when one expires, volatile messaging (no message storage), and sharding settings
+ * derived from the session timeout so that a cut-off runner stops its entities before its shard
+ * locks can expire.
  *
  * @example
  * ```ts
@@ -90,7 +91,9 @@ const DEFAULT_SESSION_TIMEOUT: Duration.Input = "9 seconds"
 
 /**
  * A runner (or, with `clientOnly`, a client) of a cluster coordinated by ZooKeeper: provide it
- * to your entity layers and launch. Messages are volatile (sent over the network only).
+ * to your entity layers and launch. Messages are volatile (sent over the network only). After
+ * its session expires, the runner goes on over a new one (`ZkRunnerStorage.layerResilient`): it
+ * registers again and takes shards anew, with no restart.
  *
  * @example
  * ```ts
@@ -118,7 +121,9 @@ export const layer = (
     : NodeClusterSocket.layer({ storage: "byo", shardingConfig })
   return socket.pipe(
     Layer.provide(MessageStorage.layerNoop),
-    Layer.provide(ZkRunnerStorage.layer({ basePath: options.basePath })),
-    Layer.provide(NodeZooKeeper.layer({ servers: options.servers, sessionTimeout }))
+    Layer.provide(ZkRunnerStorage.layerResilient(
+      { basePath: options.basePath },
+      NodeZooKeeper.layer({ servers: options.servers, sessionTimeout })
+    ))
   )
 }

@@ -48,16 +48,18 @@
  * @since 0.1.0
  */
 import { type NodeData, type SessionState, type Stat, ZkError, ZNodePath, ZooKeeper, type ZooKeeperService } from "@effect-zk/core"
-import { LapseReason } from "@effect-zk/recipes"
+import { LapseReason, Recipes } from "@effect-zk/recipes"
 import type { NonEmptyArray } from "effect/Array"
 import { PersistenceError } from "effect/cluster/ClusterError"
 import * as RunnerStorage from "effect/cluster/RunnerStorage"
 import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 
 /**
  * Options of {@link layer}.
@@ -317,7 +319,9 @@ export const make = (options: ZkRunnerStorageOptions): Effect.Effect<RunnerStora
 
 /**
  * The cluster's `RunnerStorage` on the `ZooKeeper` session of the context. Provide a session
- * whose timeout satisfies the inequality in this module's documentation.
+ * whose timeout satisfies the inequality in this module's documentation. It lives and dies with
+ * that session: after an expiry the runner must be restarted, unless you use
+ * {@link layerResilient}, which opens a new session and goes on.
  *
  * @example
  * ```ts
@@ -329,3 +333,92 @@ export const make = (options: ZkRunnerStorageOptions): Effect.Effect<RunnerStora
  */
 export const layer = (options: ZkRunnerStorageOptions): Layer.Layer<RunnerStorage.RunnerStorage, never, ZooKeeper> =>
   Layer.effect(RunnerStorage.RunnerStorage, make(options))
+
+/** Whether a failure means the session is gone or unreachable, so that a new one may work. */
+const sessionLost = (error: unknown): boolean => ZkError.isZkError(error) && (error._tag === "SessionExpired" || ZkError.isRetryable(error))
+
+/** Every operation on whatever storage `current` gives at the time of the call. */
+const delegate = (current: () => RunnerStorage.Encoded): RunnerStorage.Encoded => ({
+  register: (address, runner, healthy) => Effect.suspend(() => current().register(address, runner, healthy)),
+  unregister: (address) => Effect.suspend(() => current().unregister(address)),
+  getRunners: Effect.suspend(() => current().getRunners),
+  setRunnerHealth: (address, healthy) => Effect.suspend(() => current().setRunnerHealth(address, healthy)),
+  acquire: (address, shardIds) => Effect.suspend(() => current().acquire(address, shardIds)),
+  refresh: (address, shardIds) => Effect.suspend(() => current().refresh(address, shardIds)),
+  release: (address, shardId) => Effect.suspend(() => current().release(address, shardId)),
+  releaseAll: (address) => Effect.suspend(() => current().releaseAll(address))
+})
+
+/**
+ * A `RunnerStorage` that outlives session expiry: it opens its own session from `session` and,
+ * when that session expires, opens a new one (`Recipes.resilient`, paced by `resilience`) and
+ * carries on over it. Succeeds once the first session is open, and fails as opening a plain
+ * session would when that first one cannot be opened.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeResilient = <E>(
+  options: ZkRunnerStorageOptions,
+  session: Layer.Layer<ZooKeeper, E>,
+  resilience?: Recipes.ResilientOptions
+): Effect.Effect<RunnerStorage.RunnerStorage["Service"], E | ZkError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const first = yield* Deferred.make<RunnerStorage.Encoded, E | ZkError>()
+    let latest: RunnerStorage.Encoded | undefined
+    const overSession = Effect.gen(function*() {
+      latest = makeEncoded(yield* ZooKeeper, options)
+      if (!(yield* Deferred.succeed(first, latest))) {
+        yield* Effect.logWarning("ZooKeeper session expired; the runner storage goes on over a new session")
+      }
+      return yield* Effect.never
+    })
+    // The first session is the layer's to open or fail (a connect string that reaches no server
+    // fails after the connect timeout, as a plain session does); after it, a new session is
+    // always worth trying. A failure that no new session mends (say, authentication) leaves the
+    // dead session's storage in place, failing every call loudly.
+    const retryWhile = resilience?.while ?? sessionLost
+    const pacing: Recipes.ResilientOptions = {
+      ...resilience,
+      while: (error) => Deferred.isDoneUnsafe(first) && retryWhile(error)
+    }
+    yield* Recipes.resilient(overSession, session, pacing).pipe(
+      Effect.catchCause((cause) => Deferred.failCause(first, cause)),
+      Effect.forkScoped
+    )
+    const initial = yield* Deferred.await(first)
+    return RunnerStorage.makeEncoded(delegate(() => latest ?? initial))
+  })
+
+/**
+ * The cluster's `RunnerStorage` with sessions of its own, from `session`: when one expires, it
+ * opens a new one and goes on, so the runner needs no restart.
+ *
+ * What happens to the runner meanwhile is effect's sharding doing what it does on any storage
+ * failure: the dead session's `refresh` fails ({@link ShardLocksLapsed}), so the sharding stops
+ * the runner's entities and probes the storage; the first probe over the new session succeeds;
+ * the runner's node went with the old session, so the sharding registers the runner again (a new
+ * MachineId, which it adopts) and acquires its shards anew, with locks of the new session. Shards
+ * that other runners took meanwhile stay theirs: a lock counts as ours only when its node's
+ * owner is the current session.
+ *
+ * @example
+ * ```ts
+ * import { NodeZooKeeper } from "@effect-zk/node"
+ * import { ZkRunnerStorage } from "@effect-zk/cluster"
+ *
+ * const storage = ZkRunnerStorage.layerResilient(
+ *   { basePath: "/cluster/orders" },
+ *   NodeZooKeeper.layer({ servers: "127.0.0.1:2181", sessionTimeout: "9 seconds" })
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerResilient = <E>(
+  options: ZkRunnerStorageOptions,
+  session: Layer.Layer<ZooKeeper, E>,
+  resilience?: Recipes.ResilientOptions
+): Layer.Layer<RunnerStorage.RunnerStorage, E | ZkError> =>
+  Layer.effect(RunnerStorage.RunnerStorage, makeResilient(options, session, resilience))

@@ -1,13 +1,14 @@
 /**
  * The RunnerStorage contract against effect's in-memory storage and against ours on a real
  * server, then what only ours promises: a runner whose session is gone or cut off stops
- * vouching for its shards before anyone else can take them, and nothing is left behind.
+ * vouching for its shards before anyone else can take them, the resilient storage goes on over
+ * a new session, and nothing is left behind.
  */
 import { assert, describe, it, layer } from "@effect/vitest"
-import { ZooKeeper } from "@effect-zk/core"
+import { ZkError, ZooKeeper, type ZooKeeperService } from "@effect-zk/core"
 import { FaultProxy, NodeZooKeeper, Testing } from "@effect-zk/node"
 import { ZooKeeperServer } from "@effect-zk/server"
-import { Context, Effect, Exit, Layer, References } from "effect"
+import { Context, Effect, Exit, Layer, Option, References } from "effect"
 import { RunnerStorage } from "effect/cluster"
 import { ZkRunnerStorage } from "../src/index.ts"
 import { address, runner, runnerStorageContract, shards } from "./helpers/contract.ts"
@@ -58,6 +59,55 @@ layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "60 s
       assert.strictEqual((yield* b.storage.acquire(address(6002), shards(1, 2))).length, 2)
       assert.deepStrictEqual((yield* b.storage.getRunners).map(([r]) => r.address.port), [])
     }))
+
+  it.effect("the resilient storage goes on over a new session: the runner registers again and gets back only free shards", () =>
+    Effect.gen(function*() {
+      const { servers } = yield* sandbox
+      // Every session the storage opens, so the test can expire the first one.
+      const sessions: Array<ZooKeeperService> = []
+      const session = NodeZooKeeper.layer({ servers, sessionTimeout: SESSION_TIMEOUT }).pipe(
+        Layer.tap((context) => Effect.sync(() => sessions.push(Context.get(context, ZooKeeper))))
+      )
+      const storage = yield* ZkRunnerStorage.makeResilient({ basePath: BASE }, session).pipe(
+        Effect.provideService(References.MinimumLogLevel, "Error")
+      )
+      const other = yield* openZk(servers)
+      const before = yield* storage.register(runner(6101), true)
+      assert.strictEqual((yield* storage.acquire(address(6101), shards(1, 2))).length, 2)
+
+      yield* Testing.expireSession(sessions[0]!, servers)
+      // The storage stops vouching for the dead session's shards (the sharding then stops the
+      // runner's entities), and the shards are free for others at once.
+      yield* Testing.eventually(
+        Effect.map(Effect.exit(storage.refresh(address(6101), shards(1, 2))), (exit) => Exit.isFailure(exit) || exit.value.length === 0),
+        { what: "the storage to stop vouching for the expired session's shards" }
+      )
+      assert.strictEqual((yield* other.storage.acquire(address(6102), shards(2))).length, 1)
+
+      // A new session: the sharding's probe succeeds; the runner's node went with the old session,
+      // so the sharding registers it again, under a new MachineId, and acquires anew.
+      yield* Testing.eventually(Effect.map(Effect.exit(storage.refresh(address(6101), [])), Exit.isSuccess), {
+        what: "the storage to answer over a new session"
+      })
+      assert.isAtLeast(sessions.length, 2)
+      assert.deepStrictEqual(yield* storage.getRunners, [])
+      assert.isAbove(yield* storage.register(runner(6101), true), before)
+      assert.deepStrictEqual((yield* storage.acquire(address(6101), shards(1, 2))).map(String), shards(1).map(String))
+      assert.deepStrictEqual((yield* storage.refresh(address(6101), shards(1, 2))).map(String), shards(1).map(String))
+      assert.deepStrictEqual((yield* other.storage.getRunners).map(([r]) => r.address.port), [6101])
+      const lock = yield* other.zk.exists(`${BASE}/shards/${encodeURIComponent(String(shards(1)[0]))}`)
+      assert.strictEqual(Option.getOrThrow(lock).ephemeralOwner, (yield* sessions.at(-1)!.clientId).sessionId)
+    }))
+
+  it.effect("the resilient storage fails as a plain session does when its first session cannot be opened", () =>
+    Effect.gen(function*() {
+      // Nothing listens on port 1: every connect is refused at once.
+      const session = NodeZooKeeper.layer({ servers: "127.0.0.1:1", connectTimeout: "300 millis" })
+      const plain = yield* Effect.flip(Layer.build(session))
+      const resilient = yield* Effect.flip(ZkRunnerStorage.makeResilient({ basePath: BASE }, session))
+      assert.isTrue(ZkError.isZkError(resilient))
+      assert.strictEqual(resilient._tag, plain._tag)
+    }).pipe(Effect.provideService(References.MinimumLogLevel, "None")))
 
   it.effect("a cut-off runner stops vouching for its shards before another runner can take them", () =>
     Effect.gen(function*() {

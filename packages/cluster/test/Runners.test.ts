@@ -1,7 +1,7 @@
 /**
  * Three runner processes of the counter example on a real 3-node ensemble, and a client process
  * sending increments all along. A runner is SIGKILLed, the ensemble leader is stopped, and a
- * runner is cut off from ZooKeeper; throughout, the shard lock nodes are sampled and the
+ * runner is cut off from ZooKeeper until its session expires, then let back; throughout, the shard lock nodes are sampled and the
  * entities' own start/stop lines are checked: no counter ever runs on two live runners at once.
  */
 import { assert, layer } from "@effect/vitest"
@@ -145,13 +145,22 @@ layer(
       yield* waitFor(() => okSince(lockGone.at).size === 12, "30 seconds", "calls after the partition")
       assert.isAbove(r3Entities.size, 0)
 
+      // 4. Heal the partition. Runner 3's session expired meanwhile: without a restart, it opens a
+      // new one, registers again and takes a share of the shards back.
+      yield* proxy.setMode("pass")
+      const healedAt = Date.now()
+      yield* waitFor(() => ownedBy(r3.address).length > 0, "60 seconds", "runner 3 to hold shards again over a new session")
+      assert.isNull(r3.proc.child.exitCode, "runner 3 was not restarted")
+      const backAt = Date.now()
+      console.log(`runner 3 holds shards again ${backAt - healedAt} ms after the partition healed`)
+      yield* waitFor(() => okSince(backAt).size === 12, "30 seconds", "calls after runner 3 came back")
+
       // No counter ever ran on two live runners at once.
       assert.deepStrictEqual(overlapping(spans(runners)), [])
 
       // Clean shutdown: nothing left under the base path but its two folders.
       yield* Fiber.interrupt(sampler)
       yield* client.kill("SIGTERM")
-      yield* proxy.setMode("pass")
       yield* Effect.forEach([r2, r3], (r) => r.proc.kill("SIGTERM"), { concurrency: "unbounded", discard: true })
       yield* Testing.eventually(
         Effect.map(

@@ -1,10 +1,11 @@
 /**
- * Runner and client processes of the counter example (packages/examples/src/cluster), started
- * with node on 127.0.0.1, with their JSON output lines collected for the test to read.
+ * Runner and client processes of the counter example (packages/examples/src/cluster), or any
+ * other script given by its absolute path (the cluster benchmark's runner), started with node on
+ * 127.0.0.1, with their JSON output lines collected for the test to read.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { createServer } from "node:net"
-import { join } from "node:path"
+import { isAbsolute, join } from "node:path"
 import { Effect, type Scope } from "effect"
 
 const exampleDir = join(import.meta.dirname, "..", "..", "..", "examples", "src", "cluster")
@@ -16,6 +17,8 @@ export interface Line {
   readonly shard?: string
   readonly runner?: string
   readonly count?: number
+  /** The shards a runner holds (the benchmark's runner prints one line each time they change). */
+  readonly held?: ReadonlyArray<string>
   readonly at: number
 }
 
@@ -38,10 +41,13 @@ export const freePort: Effect.Effect<number> = Effect.callback<number>((resume) 
   })
 })
 
-/** Starts `script` of the example with `env`; killed (SIGKILL) when the scope closes if still running. */
+/**
+ * Starts `script` (one of the example's, or an absolute path) with `env`; killed (SIGKILL) when
+ * the scope closes if still running.
+ */
 export const start = (
   name: string,
-  script: "runner.ts" | "client.ts",
+  script: "runner.ts" | "client.ts" | (string & {}),
   env: Readonly<Record<string, string>>
 ): Effect.Effect<Proc, never, Scope.Scope> =>
   Effect.acquireRelease(
@@ -49,7 +55,7 @@ export const start = (
       const child = spawn(process.execPath, [
         "--conditions=@effect-zk/source",
         "--disable-warning=ExperimentalWarning",
-        join(exampleDir, script)
+        isAbsolute(script) ? script : join(exampleDir, script)
       ], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } })
       const lines: Array<Line> = []
       let other = ""
