@@ -623,7 +623,7 @@ export const make: (config: ZooKeeperConfig) => Effect.Effect<ZooKeeperService, 
     const logLevel = config.logLevel ?? "Info"
     const observability = { tracing: config.tracing ?? false, metrics: config.metrics ?? false, logLevel }
     yield* Observability.logSessionState(logLevel, { state: session.state, sessionId: session.clientId.sessionId, server: session.server })
-    yield* Observability.logSessionEvents((f) => session.subscribe(f), observability)
+    yield* Observability.logSessionEvents(session, observability)
     return new Service.Client(session, Observability.makeInstrument(observability))
   })
 

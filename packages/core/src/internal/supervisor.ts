@@ -31,7 +31,7 @@ import { Transport } from "../Transport.ts"
 import * as WatchEvent from "../WatchEvent.ts"
 import { ErrorCode, fromCode, type ZkError } from "../ZkError.ts"
 import * as ZNodePath from "../ZNodePath.ts"
-import { type Call, Connection } from "./connection.ts"
+import { type Call, Connection, type ConnectionEvents } from "./connection.ts"
 import type { Refusal, SaslOptions } from "./handshake.ts"
 import type { JuteReader, JuteWriter } from "./jute.ts"
 import { type Connecting, search, seekReadWrite } from "./reconnect.ts"
@@ -62,6 +62,11 @@ export interface Supervisor {
   updateHosts(hosts: ReadonlyArray<HostPort>): void
   /** Calls `f` on every state change from now on; returns the unsubscribe function. */
   subscribe(f: (event: SessionEvent) => void): () => void
+  /**
+   * Calls `f` on every state change from now on until the session's scope starts closing
+   * (the session log: what happens while it closes is the caller's doing). One at a time.
+   */
+  observe(f: (event: SessionEvent) => void): void
   readonly state: SessionState
   readonly clientId: ClientId
   /** The session timeout the server granted (ms), 0 before the first connection. */
@@ -125,14 +130,6 @@ type Phase =
 const connecting: Phase = { _tag: "Searching", state: "Connecting", since: undefined }
 
 /**
- * Runs the session's own fibers (the timer loop, a search while no connection is live) with
- * the services of the scope that started it, and stops them when that scope closes.
- */
-interface Runner {
-  readonly fork: (effect: Effect.Effect<void>) => Fiber.Fiber<void>
-}
-
-/**
  * One session. Its members are shaped for scale: methods live on the prototype, the watch
  * manager, listeners and fibers are made on first use, so a process can hold many idle
  * sessions cheaply.
@@ -161,10 +158,12 @@ export class SupervisorImpl implements Supervisor, Timed, Connecting, WatchPort 
   /** The servers to rotate through, in (shuffled) order; replaced by `updateHosts`. */
   hosts: ReadonlyArray<HostPort>
   private listeners: Set<(event: SessionEvent) => void> | undefined = undefined
+  private observer: ((event: SessionEvent) => void) | undefined = undefined
   private watchManager: WatchManager | undefined = undefined
   /** Completed by the first connection or the end of the session; dropped once `start` returns. */
   private firstConnect: Deferred.Deferred<void, ZkError> | undefined = undefined
-  private runner: Runner | undefined = undefined
+  /** Forks with the services of the scope that started the session; unset once it closes. */
+  private run: ((effect: Effect.Effect<void>) => Fiber.Fiber<void>) | undefined = undefined
   /** The search for a server, while one runs. */
   private searching: Fiber.Fiber<void> | undefined = undefined
 
@@ -256,11 +255,17 @@ export class SupervisorImpl implements Supervisor, Timed, Connecting, WatchPort 
     return () => listeners.delete(f)
   }
 
+  observe(f: (event: SessionEvent) => void): void {
+    this.observer = f
+  }
+
   private publish(server?: string): void {
     const listeners = this.listeners
-    if (listeners === undefined) return
+    const observer = this.observer
+    if (listeners === undefined && observer === undefined) return
     const event: SessionEvent = { state: this.state, sessionId: this.sessionId, server }
-    for (const f of listeners) f(event)
+    observer?.(event)
+    if (listeners !== undefined) for (const f of listeners) f(event)
   }
 
   // -- Requests -------------------------------------------------------------------------------
@@ -351,18 +356,15 @@ export class SupervisorImpl implements Supervisor, Timed, Connecting, WatchPort 
   }
 
   open(host: HostPort): { readonly conn: Connection; readonly request: Protocol.ConnectRequest } {
-    const conn: Connection = new Connection({
+    const events = new Wiring(this)
+    const conn = events.conn = new Connection({
       address: ConnectString.formatHost(host),
       now: () => this.now(),
       maxFrame: this.options.maxFrame,
       maxRequest: this.options.maxRequest,
       nextXid: () => this.nextXid(),
       stampCalls: this.options.requestTimeout !== undefined,
-      events: {
-        onNotification: (event) => this.onNotification(event),
-        onAuthReply: (err) => this.onAuthReply(err),
-        onClosed: () => this.onConnectionClosed(conn)
-      }
+      events
     })
     const request: Protocol.ConnectRequest = {
       protocolVersion: 0,
@@ -419,7 +421,8 @@ export class SupervisorImpl implements Supervisor, Timed, Connecting, WatchPort 
     if (this.firstConnect !== undefined) Deferred.doneUnsafe(this.firstConnect, Exit.void)
   }
 
-  private onConnectionClosed(conn: Connection): void {
+  /** @internal (for `Wiring`) */
+  onConnectionClosed(conn: Connection): void {
     if (this.conn !== conn) return
     if (conn.lastZxid > this.lastZxidSeen) this.lastZxidSeen = conn.lastZxid
     const waiters = this.authWaiters
@@ -437,13 +440,15 @@ export class SupervisorImpl implements Supervisor, Timed, Connecting, WatchPort 
     }
   }
 
-  private onNotification(event: Protocol.WatcherEvent): void {
+  /** @internal (for `Wiring`) */
+  onNotification(event: Protocol.WatcherEvent): void {
     const type = WatchEvent.typeFromCode(event.type)
     if (type === undefined) return
     this.watchManager?.dispatch(event.path, { type, path: ZNodePath.stripChroot(this.chroot, event.path) })
   }
 
-  private onAuthReply(err: number): void {
+  /** @internal (for `Wiring`) */
+  onAuthReply(err: number): void {
     const done = this.authWaiters.shift()
     if (err === ErrorCode.AuthFailed) {
       // Terminal, as in Java: the server closes the connection and the identity is unusable.
@@ -477,9 +482,9 @@ export class SupervisorImpl implements Supervisor, Timed, Connecting, WatchPort 
 
   /** Starts looking for a server in a fiber of its own, unless a search already runs. */
   private startSearch(): void {
-    const runner = this.runner
-    if (runner === undefined || this.searching !== undefined || this.stopped) return
-    this.searching = runner.fork(
+    const run = this.run
+    if (run === undefined || this.searching !== undefined || this.stopped) return
+    this.searching = run(
       Effect.ensuring(search(this, this.options.reconnectSchedule), Effect.sync(() => this.searching = undefined))
     )
   }
@@ -491,17 +496,16 @@ export class SupervisorImpl implements Supervisor, Timed, Connecting, WatchPort 
    */
   start(scope: Scope.Scope): Effect.Effect<void, ZkError> {
     return Effect.gen({ self: this }, function*() {
-      const run = Effect.runForkWith(yield* Effect.context<never>())
-      this.runner = { fork: (effect) => run(effect) }
+      this.run = Effect.runForkWith(yield* Effect.context<never>())
       const firstConnect = this.firstConnect = Deferred.makeUnsafe<void, ZkError>()
       const keepers: Array<Fiber.Fiber<void>> = [yield* Effect.forkIn(Timers.loop(this), scope)]
       if (this.options.canBeReadOnly) keepers.push(yield* Effect.forkIn(seekReadWrite(this), scope))
       yield* Scope.addFinalizer(
         scope,
         Effect.andThen(
-          this.close,
+          Effect.andThen(Effect.sync(() => this.observer = undefined), this.close),
           Effect.suspend(() => {
-            this.runner = undefined
+            this.run = undefined
             const fibers = this.searching === undefined ? keepers : [...keepers, this.searching]
             return Fiber.interruptAll(fibers)
           })
@@ -564,6 +568,28 @@ export class SupervisorImpl implements Supervisor, Timed, Connecting, WatchPort 
       Effect.andThen(Effect.sync(() => this.end(ErrorCode.Closing, "the session is closed", "Closed"))),
       Effect.provideService(Clock.Clock, this.clock)
     )
+  }
+}
+
+/**
+ * What one connection reports, routed to its session: an object with prototype methods rather
+ * than three closures per connection. A closed connection that is no longer the session's is
+ * ignored by `onConnectionClosed`.
+ */
+class Wiring implements ConnectionEvents {
+  private readonly session: SupervisorImpl
+  conn: Connection | undefined = undefined
+  constructor(session: SupervisorImpl) {
+    this.session = session
+  }
+  onNotification(event: Protocol.WatcherEvent): void {
+    this.session.onNotification(event)
+  }
+  onAuthReply(err: number): void {
+    this.session.onAuthReply(err)
+  }
+  onClosed(): void {
+    if (this.conn !== undefined) this.session.onConnectionClosed(this.conn)
   }
 }
 
