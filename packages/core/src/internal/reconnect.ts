@@ -91,9 +91,9 @@ const connectOnce = (s: Connecting): Effect.Effect<void, ZkError> =>
 /**
  * Attempts on the schedule until a server takes the session or the session ends. Only expiry
  * or close ends the search: when the schedule runs out first, it pauses a second and starts
- * over, so a finite schedule cannot become a hot loop.
+ * over, so a finite schedule cannot become a hot loop. True when a server took the session.
  */
-export const search = (s: Connecting, schedule: Schedule.Schedule<unknown, ZkError>): Effect.Effect<void> => {
+export const search = (s: Connecting, schedule: Schedule.Schedule<unknown, ZkError>): Effect.Effect<boolean> => {
   const attempt = connectOnce(s).pipe(
     Effect.tapError((e) => {
       s.attemptFailed(e)
@@ -101,10 +101,10 @@ export const search = (s: Connecting, schedule: Schedule.Schedule<unknown, ZkErr
     }),
     Effect.retry({ schedule, while: (e) => e._tag === "ConnectionLoss" && !s.stopped })
   )
-  const again: Effect.Effect<void> = Effect.matchEffect(attempt, {
-    onSuccess: () => Effect.void,
+  const again: Effect.Effect<boolean> = Effect.matchEffect(attempt, {
+    onSuccess: () => Effect.succeed(true),
     onFailure: (e) =>
-      s.stopped || e._tag !== "ConnectionLoss" ? Effect.void : Effect.andThen(Effect.sleep(Duration.seconds(1)), again)
+      s.stopped || e._tag !== "ConnectionLoss" ? Effect.succeed(false) : Effect.andThen(Effect.sleep(Duration.seconds(1)), again)
   })
   return again
 }

@@ -6,9 +6,9 @@
  *
  * Hot-path work (submitting a call, dispatching a reply) is synchronous, so the cost per
  * request stays that of a function call. Waiting lives in two modules of its own: the timers
- * (`timers.ts`, one fiber per session) and the search for a server (`reconnect.ts`, a fiber
- * only while no connection is live; another looks for a read-write server when read-only
- * servers are accepted). An idle connected session therefore keeps one fiber.
+ * (`timers.ts`, one fiber for all the sessions of a clock) and the search for a server
+ * (`reconnect.ts`, a fiber only while no connection is live; another looks for a read-write
+ * server when read-only servers are accepted). An idle connected session so keeps no fiber.
  *
  * The operations see it only through the small `Supervisor` interface below.
  *
@@ -142,6 +142,8 @@ export class SupervisorImpl implements Supervisor, Timed, Connecting, WatchPort 
   private sessionId: bigint
   private passwd: Uint8Array
   negotiatedTimeout = 0
+  /** When the timers check this session next (kept by `timers.ts`). */
+  timerDue = 0
   private lastZxidSeen = 0n
   /** Calls submitted while no connection is live, in order. */
   private queue: Array<Call> = []
@@ -484,9 +486,13 @@ export class SupervisorImpl implements Supervisor, Timed, Connecting, WatchPort 
   private startSearch(): void {
     const run = this.run
     if (run === undefined || this.searching !== undefined || this.stopped) return
-    this.searching = run(
-      Effect.ensuring(search(this, this.options.reconnectSchedule), Effect.sync(() => this.searching = undefined))
-    )
+    this.searching = run(Effect.onExit(search(this, this.options.reconnectSchedule), (exit) =>
+      Effect.sync(() => {
+        this.searching = undefined
+        // The connection it found may already be gone (lost before this fiber finished): then
+        // nobody else is looking.
+        if (Exit.isSuccess(exit) && exit.value && this.phase._tag === "Searching") this.startSearch()
+      })))
   }
 
   /**
@@ -498,13 +504,15 @@ export class SupervisorImpl implements Supervisor, Timed, Connecting, WatchPort 
     return Effect.gen({ self: this }, function*() {
       this.run = Effect.runForkWith(yield* Effect.context<never>())
       const firstConnect = this.firstConnect = Deferred.makeUnsafe<void, ZkError>()
-      const keepers: Array<Fiber.Fiber<void>> = [yield* Effect.forkIn(Timers.loop(this), scope)]
+      const keepers: Array<Fiber.Fiber<void>> = []
       if (this.options.canBeReadOnly) keepers.push(yield* Effect.forkIn(seekReadWrite(this), scope))
+      const stopTimers = Timers.start(this, this.clock)
       yield* Scope.addFinalizer(
         scope,
         Effect.andThen(
           Effect.andThen(Effect.sync(() => this.observer = undefined), this.close),
           Effect.suspend(() => {
+            stopTimers()
             this.run = undefined
             const fibers = this.searching === undefined ? keepers : [...keepers, this.searching]
             return Fiber.interruptAll(fibers)

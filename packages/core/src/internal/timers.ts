@@ -3,15 +3,17 @@
  * connection that went silent, failing requests that waited longer than `requestTimeout`, and
  * client-side expiry when no server could be reached for longer than the session timeout.
  *
- * They are four small checks run by one loop per session, on the session's clock (the real
- * one, or the TestClock our deterministic tests drive). They live apart from the supervisor
- * because they only read its state and ask it to act: each check is a plain function of the
- * `Timed` view below, and the loop is the only fiber an idle connected session keeps.
+ * They are four small checks, run for every session of a clock by one fiber (the real clock,
+ * or the TestClock our deterministic tests drive). They live apart from the supervisor because
+ * they only read its state and ask it to act: each check is a plain function of the `Timed`
+ * view below. An idle connected session so keeps no fiber of its own.
  *
  * @internal
  */
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
 import { ErrorCode } from "../ZkError.ts"
 import type { Call, Connection } from "./connection.ts"
 
@@ -31,6 +33,8 @@ export interface Timed {
   timeOutQueued(cutoff: number, detail: string): void
   /** Ends the session as Expired. */
   expire(detail: string): void
+  /** When the session's checks are due next (the timers' own bookkeeping). */
+  timerDue: number
 }
 
 /** Ends a call without a reply, unless it already has its outcome. */
@@ -114,11 +118,78 @@ export const tick = (s: Timed): void => {
   expireWhenUnreachable(s)
 }
 
-/** The timer loop of a session: sleep a tick on the session's clock, check, forever. */
-export const loop = (s: Timed): Effect.Effect<never> =>
-  Effect.forever(
-    Effect.flatMap(
-      Effect.suspend(() => Effect.sleep(Duration.millis(tickInterval(s)))),
-      () => Effect.sync(() => tick(s))
-    )
-  )
+/**
+ * The sessions of one clock and the one fiber that checks them all, as the floor client's one
+ * process-wide ping timer: a fiber per session would cost each idle session about a kilobyte.
+ * Each session keeps its own pace (`tickInterval`, from its timeouts) in `timerDue`; the
+ * fiber sleeps until the earliest one is due. It runs only while it has sessions.
+ */
+class Ticker {
+  private readonly sessions = new Set<Timed>()
+  private fiber: Fiber.Fiber<void> | undefined = undefined
+  /** When the running fiber wakes next. */
+  private wakeAt = Infinity
+  private readonly clock: Clock.Clock
+
+  constructor(clock: Clock.Clock) {
+    this.clock = clock
+  }
+
+  add(s: Timed): void {
+    s.timerDue = this.clock.currentTimeMillisUnsafe() + tickInterval(s)
+    this.sessions.add(s)
+    // A new session due before the fiber wakes: restart it, so no check runs late.
+    if (this.fiber === undefined || s.timerDue < this.wakeAt) this.restart()
+  }
+
+  /** Returns true once the ticker has no session left (its fiber is stopped). */
+  remove(s: Timed): boolean {
+    this.sessions.delete(s)
+    if (this.sessions.size > 0) return false
+    this.stop()
+    return true
+  }
+
+  private stop(): void {
+    this.fiber?.interruptUnsafe()
+    this.fiber = undefined
+    this.wakeAt = Infinity
+  }
+
+  private restart(): void {
+    this.stop()
+    this.fiber = Effect.runFork(Effect.provideService(this.loop, Clock.Clock, this.clock))
+  }
+
+  /** Runs the checks of every session that is due, then sleeps until the next one is. */
+  private readonly loop: Effect.Effect<void> = Effect.suspend(() => {
+    const now = this.clock.currentTimeMillisUnsafe()
+    let next = Infinity
+    for (const s of this.sessions) {
+      if (s.timerDue <= now) {
+        tick(s)
+        s.timerDue = now + tickInterval(s)
+      }
+      if (s.timerDue < next) next = s.timerDue
+    }
+    this.wakeAt = next
+    if (next === Infinity) return Effect.void
+    return Effect.andThen(Effect.sleep(Duration.millis(next - now)), this.loop)
+  })
+}
+
+const tickers = new WeakMap<Clock.Clock, Ticker>()
+
+/**
+ * Starts checking `s` on `clock` (a tick interval from now, then every tick interval).
+ * Returns the function that stops it.
+ */
+export const start = (s: Timed, clock: Clock.Clock): () => void => {
+  let ticker = tickers.get(clock)
+  if (ticker === undefined) tickers.set(clock, ticker = new Ticker(clock))
+  ticker.add(s)
+  const registered = ticker
+  return () => {
+    if (registered.remove(s) && tickers.get(clock) === registered) tickers.delete(clock)
+  }
+}
