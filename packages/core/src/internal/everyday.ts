@@ -141,6 +141,7 @@ export const create2 = (
 export const del = (base: PlainOps, path: string, options: DeleteOptions | undefined): Effect.Effect<void, ZkError> =>
   options?.recursive === true ? Paths.deleteRecursive(base, path, options.version ?? -1) : base.delete(path, options)
 
+/** Makes a path exist with its missing parents, as `mode`; the path itself is checked first. */
 export const ensurePath = (
   base: PlainOps,
   chroot: string | undefined,
@@ -155,12 +156,15 @@ export const ensurePath = (
   )
 }
 
+/** The data as UTF-8 text. */
 export const getText = (base: PlainOps, path: string): Effect.Effect<string, ZkError> =>
   Effect.map(base.get(path), ({ data }) => JsonData.text(data))
 
+/** The data decoded as JSON by `schema`. */
 export const getAs = <A, I>(base: PlainOps, path: string, schema: Schema.Codec<A, I>): Effect.Effect<A, ZkError | JsonDataError> =>
   Effect.flatMap(base.get(path), ({ data }) => JsonData.decode(schema, data, { op: "getAs", path }))
 
+/** `value` encoded as JSON by `schema`, then set. */
 export const setAs = <A, I>(
   base: PlainOps,
   path: string,
@@ -186,6 +190,7 @@ const readBatch = (base: PlainOps, path: string, names: ReadonlyArray<string>): 
     return Effect.succeed(out)
   })
 
+/** The children with their data, sorted by name, read in batches of `multiRead`. */
 export const childrenData = (base: PlainOps, path: string): Effect.Effect<ReadonlyArray<ChildData>, ZkError> =>
   Effect.flatMap(base.children(path), ({ children }) => {
     const names = [...children].sort()

@@ -4,10 +4,11 @@
  * `operations.ts`, the helpers over them are in `everyday.ts`.
  *
  * Shaped for many sessions per process. The operations are `ZooKeeperService`'s function
- * properties, so callers may pass `zk.get` around detached; a closure per operation per
- * session would cost about 2.5 KB per session for functions most sessions never call. So each
- * is made on its first access (a getter on the prototype) and kept in a field of its own: one
- * shape for every session, and an idle session keeps only the ones it used.
+ * properties, so callers may pass `zk.get` around detached or spread the service into a
+ * wrapper; a closure per operation per session would cost about 2.5 KB per session for
+ * functions most sessions never call. So each is made on its first access (a getter, also an
+ * own accessor of every instance: see `ownAccessors`) and kept in a private field of its own:
+ * one hidden class for every session, and an idle session keeps only the ones it used.
  *
  * @internal
  */
@@ -22,7 +23,16 @@ import * as Acl from "../Acl.ts"
 import * as ConnectString from "../ConnectString.ts"
 import { isTerminal, type SessionEvent } from "../Session.ts"
 import type { PersistentWatchEvent, WatchOverflow } from "../WatchEvent.ts"
-import type { Credential, Data, NodeData, ZooKeeperService } from "../ZooKeeper.ts"
+import type * as Op from "../Op.ts"
+import type {
+  CreateOptions,
+  Credential,
+  Data,
+  DeleteOptions,
+  NodeData,
+  VersionOptions,
+  ZooKeeperService
+} from "../ZooKeeper.ts"
 import * as ZNodePath from "../ZNodePath.ts"
 import { BadArguments, fromCode, type ZkError } from "../ZkError.ts"
 import * as Create from "./create.ts"
@@ -107,18 +117,20 @@ const watchLoop = <A>(read: WatchedRead<A>): Stream.Stream<A, ZkError> =>
  */
 class Plain implements Everyday.PlainOps {
   private readonly client: Client
-  constructor(client: Client) {
+  private readonly request: Request.Request
+  constructor(client: Client, request: Request.Request) {
     this.client = client
+    this.request = request
   }
-  create(path: string, data?: Data, options?: Parameters<ZooKeeperService["create"]>[2]) {
-    return this.client.request(CREATE, path, { data: toBytes(data), options }, Create.settingsError("create", path, options))
+  create(path: string, data?: Data, options?: CreateOptions) {
+    return this.request(CREATE, path, { data: toBytes(data), options }, Create.settingsError("create", path, options))
   }
-  create2(path: string, data?: Data, options?: Parameters<ZooKeeperService["create2"]>[2]) {
-    return this.client.request(CREATE2, path, { data: toBytes(data), options }, Create.settingsError("create2", path, options))
+  create2(path: string, data?: Data, options?: CreateOptions) {
+    return this.request(CREATE2, path, { data: toBytes(data), options }, Create.settingsError("create2", path, options))
   }
-  delete(path: string, options?: Parameters<ZooKeeperService["delete"]>[1]) {
+  delete(path: string, options?: DeleteOptions) {
     const version = options?.version ?? -1
-    return this.client.request(DELETE, path, version, Create.versionError("delete", path, version))
+    return this.request(DELETE, path, version, Create.versionError("delete", path, version))
   }
   exists(path: string) {
     return this.client.exists(path)
@@ -126,199 +138,200 @@ class Plain implements Everyday.PlainOps {
   get(path: string) {
     return this.client.get(path)
   }
-  set(path: string, data: Data, options?: Parameters<ZooKeeperService["set"]>[2]) {
+  set(path: string, data: Data, options?: VersionOptions) {
     return this.client.set(path, data, options)
   }
   children(path: string) {
     return this.client.children(path)
   }
-  multi(ops: Parameters<ZooKeeperService["multi"]>[0]) {
+  multi(ops: ReadonlyArray<Op.Op>) {
     return this.client.multi(ops)
   }
-  multiRead(ops: Parameters<ZooKeeperService["multiRead"]>[0]) {
+  multiRead(ops: ReadonlyArray<Op.ReadOp>) {
     return this.client.multiRead(ops)
   }
 }
 
 /** The service of one session (see the module comment for its shape). */
 export class Client implements ZooKeeperService {
-  readonly request: Request.Request
-  private readonly session: Supervisor
-  private readonly chroot: string | undefined
-  private plainOps: Plain | undefined = undefined
+  readonly #request: Request.Request
+  readonly #session: Supervisor
+  readonly #chroot: string | undefined
+  #plainOps: Plain | undefined = undefined
   /** The hub of `sessionEvents`, made on first use: most sessions never have a subscriber. */
-  private hub: PubSub.PubSub<SessionEvent> | undefined = undefined
+  #hub: PubSub.PubSub<SessionEvent> | undefined = undefined
 
   constructor(session: Supervisor, instrument: Instrument | undefined) {
-    this.session = session
-    this.chroot = session.chroot
-    this.request = Request.make(session, instrument)
+    this.#session = session
+    this.#chroot = session.chroot
+    this.#request = Request.make(session, instrument)
+    Object.defineProperties(this, ownAccessors)
   }
 
-  private get plain(): Plain {
-    return this.plainOps ??= new Plain(this)
+  private plain(): Plain {
+    return this.#plainOps ??= new Plain(this, this.#request)
   }
 
   // -- Operations, each made on first access --------------------------------------------------
 
-  private create_: ZooKeeperService["create"] | undefined = undefined
+  #create: ZooKeeperService["create"] | undefined = undefined
   get create(): ZooKeeperService["create"] {
-    return this.create_ ??= (path, data, options) => Everyday.create(this.plain, this.chroot, path, data, options)
+    return this.#create ??= (path, data, options) => Everyday.create(this.plain(), this.#chroot, path, data, options)
   }
 
-  private create2_: ZooKeeperService["create2"] | undefined = undefined
+  #create2: ZooKeeperService["create2"] | undefined = undefined
   get create2(): ZooKeeperService["create2"] {
-    return this.create2_ ??= (path, data, options) => Everyday.create2(this.plain, this.chroot, path, data, options)
+    return this.#create2 ??= (path, data, options) => Everyday.create2(this.plain(), this.#chroot, path, data, options)
   }
 
-  private delete_: ZooKeeperService["delete"] | undefined = undefined
+  #delete: ZooKeeperService["delete"] | undefined = undefined
   get delete(): ZooKeeperService["delete"] {
-    return this.delete_ ??= (path, options) => Everyday.del(this.plain, path, options)
+    return this.#delete ??= (path, options) => Everyday.del(this.plain(), path, options)
   }
 
-  private ensurePath_: ZooKeeperService["ensurePath"] | undefined = undefined
+  #ensurePath: ZooKeeperService["ensurePath"] | undefined = undefined
   get ensurePath(): ZooKeeperService["ensurePath"] {
-    return this.ensurePath_ ??= (path, options) => Everyday.ensurePath(this.plain, this.chroot, path, options)
+    return this.#ensurePath ??= (path, options) => Everyday.ensurePath(this.plain(), this.#chroot, path, options)
   }
 
-  private exists_: ZooKeeperService["exists"] | undefined = undefined
+  #exists: ZooKeeperService["exists"] | undefined = undefined
   get exists(): ZooKeeperService["exists"] {
-    return this.exists_ ??= (path) => this.request(EXISTS, path, undefined)
+    return this.#exists ??= (path) => this.#request(EXISTS, path, undefined)
   }
 
-  private existsW_: ZooKeeperService["existsW"] | undefined = undefined
+  #existsW: ZooKeeperService["existsW"] | undefined = undefined
   get existsW(): ZooKeeperService["existsW"] {
-    return this.existsW_ ??= (path) => this.request(EXISTS_W, path, undefined)
+    return this.#existsW ??= (path) => this.#request(EXISTS_W, path, undefined)
   }
 
-  private get_: ZooKeeperService["get"] | undefined = undefined
+  #get: ZooKeeperService["get"] | undefined = undefined
   get get(): ZooKeeperService["get"] {
-    return this.get_ ??= (path) => this.request(GET, path, undefined)
+    return this.#get ??= (path) => this.#request(GET, path, undefined)
   }
 
-  private getW_: ZooKeeperService["getW"] | undefined = undefined
+  #getW: ZooKeeperService["getW"] | undefined = undefined
   get getW(): ZooKeeperService["getW"] {
-    return this.getW_ ??= (path) => this.request(GET_W, path, undefined)
+    return this.#getW ??= (path) => this.#request(GET_W, path, undefined)
   }
 
-  private set_: ZooKeeperService["set"] | undefined = undefined
+  #set: ZooKeeperService["set"] | undefined = undefined
   get set(): ZooKeeperService["set"] {
-    return this.set_ ??= (path, data, options) => {
+    return this.#set ??= (path, data, options) => {
       const version = options?.version ?? -1
-      return this.request(SET, path, { data: toBytes(data), version }, Create.versionError("set", path, version))
+      return this.#request(SET, path, { data: toBytes(data), version }, Create.versionError("set", path, version))
     }
   }
 
-  private getText_: ZooKeeperService["getText"] | undefined = undefined
+  #getText: ZooKeeperService["getText"] | undefined = undefined
   get getText(): ZooKeeperService["getText"] {
-    return this.getText_ ??= (path) => Everyday.getText(this, path)
+    return this.#getText ??= (path) => Everyday.getText(this, path)
   }
 
-  private getAs_: ZooKeeperService["getAs"] | undefined = undefined
+  #getAs: ZooKeeperService["getAs"] | undefined = undefined
   get getAs(): ZooKeeperService["getAs"] {
-    return this.getAs_ ??= (path, schema) => Everyday.getAs(this, path, schema)
+    return this.#getAs ??= (path, schema) => Everyday.getAs(this, path, schema)
   }
 
-  private setAs_: ZooKeeperService["setAs"] | undefined = undefined
+  #setAs: ZooKeeperService["setAs"] | undefined = undefined
   get setAs(): ZooKeeperService["setAs"] {
-    return this.setAs_ ??= (path, value, schema, options) => Everyday.setAs(this, path, value, schema, options)
+    return this.#setAs ??= (path, value, schema, options) => Everyday.setAs(this, path, value, schema, options)
   }
 
-  private children_: ZooKeeperService["children"] | undefined = undefined
+  #children: ZooKeeperService["children"] | undefined = undefined
   get children(): ZooKeeperService["children"] {
-    return this.children_ ??= (path) => this.request(CHILDREN, path, undefined)
+    return this.#children ??= (path) => this.#request(CHILDREN, path, undefined)
   }
 
-  private childrenData_: ZooKeeperService["childrenData"] | undefined = undefined
+  #childrenData: ZooKeeperService["childrenData"] | undefined = undefined
   get childrenData(): ZooKeeperService["childrenData"] {
-    return this.childrenData_ ??= (path) => Everyday.childrenData(this, path)
+    return this.#childrenData ??= (path) => Everyday.childrenData(this, path)
   }
 
-  private childrenW_: ZooKeeperService["childrenW"] | undefined = undefined
+  #childrenW: ZooKeeperService["childrenW"] | undefined = undefined
   get childrenW(): ZooKeeperService["childrenW"] {
-    return this.childrenW_ ??= (path) => this.request(CHILDREN_W, path, undefined)
+    return this.#childrenW ??= (path) => this.#request(CHILDREN_W, path, undefined)
   }
 
-  private getAcl_: ZooKeeperService["getAcl"] | undefined = undefined
+  #getAcl: ZooKeeperService["getAcl"] | undefined = undefined
   get getAcl(): ZooKeeperService["getAcl"] {
-    return this.getAcl_ ??= (path) => this.request(GET_ACL, path, undefined)
+    return this.#getAcl ??= (path) => this.#request(GET_ACL, path, undefined)
   }
 
-  private setAcl_: ZooKeeperService["setAcl"] | undefined = undefined
+  #setAcl: ZooKeeperService["setAcl"] | undefined = undefined
   get setAcl(): ZooKeeperService["setAcl"] {
-    return this.setAcl_ ??= (path, acl, options) => {
+    return this.#setAcl ??= (path, acl, options) => {
       const version = options?.version ?? -1
       const invalid = Create.versionError("setAcl", path, version) ?? Acl.checkError("setAcl", path, acl)
-      return this.request(SET_ACL, path, { acl, version }, invalid)
+      return this.#request(SET_ACL, path, { acl, version }, invalid)
     }
   }
 
-  private addAuth_: ZooKeeperService["addAuth"] | undefined = undefined
+  #addAuth: ZooKeeperService["addAuth"] | undefined = undefined
   get addAuth(): ZooKeeperService["addAuth"] {
-    return this.addAuth_ ??= (scheme, credential) => {
+    return this.#addAuth ??= (scheme, credential) => {
       if (scheme.length === 0) return Effect.fail(new BadArguments({ op: "addAuth", detail: "scheme must not be empty" }))
       const auth = credentialBytes(credential)
       return Effect.callback<void, ZkError>((resume) => {
-        this.session.addAuth({ scheme, auth }, (err) =>
+        this.#session.addAuth({ scheme, auth }, (err) =>
           resume(err === 0 ? Exit.void : Exit.fail(fromCode(err, { op: "addAuth", detail: `scheme ${scheme}` }))))
       })
     }
   }
 
-  private sync_: ZooKeeperService["sync"] | undefined = undefined
+  #sync: ZooKeeperService["sync"] | undefined = undefined
   get sync(): ZooKeeperService["sync"] {
-    return this.sync_ ??= (path) => this.request(SYNC, path, undefined)
+    return this.#sync ??= (path) => this.#request(SYNC, path, undefined)
   }
 
-  private multi_: ZooKeeperService["multi"] | undefined = undefined
+  #multi: ZooKeeperService["multi"] | undefined = undefined
   get multi(): ZooKeeperService["multi"] {
-    return this.multi_ ??= (ops) => {
-      const records = Multi.writeOps(ops, this.chroot)
+    return this.#multi ??= (ops) => {
+      const records = Multi.writeOps(ops, this.#chroot)
       if ("_tag" in records) return Effect.fail(records)
-      return this.request(Multi.MULTI, undefined, { records, paths: ops.map((op) => op.path) })
+      return this.#request(Multi.MULTI, undefined, { records, paths: ops.map((op) => op.path) })
     }
   }
 
-  private multiRead_: ZooKeeperService["multiRead"] | undefined = undefined
+  #multiRead: ZooKeeperService["multiRead"] | undefined = undefined
   get multiRead(): ZooKeeperService["multiRead"] {
-    return this.multiRead_ ??= (ops) => {
-      const records = Multi.readOps(ops, this.chroot)
+    return this.#multiRead ??= (ops) => {
+      const records = Multi.readOps(ops, this.#chroot)
       if ("_tag" in records) return Effect.fail(records)
-      return this.request(Multi.MULTI_READ, undefined, { records, paths: ops.map((op) => op.path) })
+      return this.#request(Multi.MULTI_READ, undefined, { records, paths: ops.map((op) => op.path) })
     }
   }
 
-  private getEphemerals_: ZooKeeperService["getEphemerals"] | undefined = undefined
+  #getEphemerals: ZooKeeperService["getEphemerals"] | undefined = undefined
   get getEphemerals(): ZooKeeperService["getEphemerals"] {
-    return this.getEphemerals_ ??= (prefix = "/") => {
+    return this.#getEphemerals ??= (prefix = "/") => {
       const invalid = prefix.startsWith("/")
         ? undefined
         : new BadArguments({ op: "getEphemerals", path: prefix, detail: 'prefix must start with "/"' })
       // A plain string prefix on the server's side: "/" under a chroot means the chroot itself.
-      const chroot = this.chroot
+      const chroot = this.#chroot
       const serverPrefix = chroot === undefined ? prefix : chroot + (prefix === "/" ? "" : prefix)
-      return this.request(GET_EPHEMERALS, prefix, serverPrefix, invalid)
+      return this.#request(GET_EPHEMERALS, prefix, serverPrefix, invalid)
     }
   }
 
-  private getAllChildrenNumber_: ZooKeeperService["getAllChildrenNumber"] | undefined = undefined
+  #getAllChildrenNumber: ZooKeeperService["getAllChildrenNumber"] | undefined = undefined
   get getAllChildrenNumber(): ZooKeeperService["getAllChildrenNumber"] {
-    return this.getAllChildrenNumber_ ??= (path) => this.request(GET_ALL_CHILDREN_NUMBER, path, undefined)
+    return this.#getAllChildrenNumber ??= (path) => this.#request(GET_ALL_CHILDREN_NUMBER, path, undefined)
   }
 
-  private whoAmI_: ZooKeeperService["whoAmI"] | undefined = undefined
+  #whoAmI: ZooKeeperService["whoAmI"] | undefined = undefined
   get whoAmI(): ZooKeeperService["whoAmI"] {
-    return this.whoAmI_ ??= () => this.request(WHO_AM_I, undefined, undefined)
+    return this.#whoAmI ??= () => this.#request(WHO_AM_I, undefined, undefined)
   }
 
-  private getConfig_: ZooKeeperService["getConfig"] | undefined = undefined
+  #getConfig: ZooKeeperService["getConfig"] | undefined = undefined
   get getConfig(): ZooKeeperService["getConfig"] {
-    return this.getConfig_ ??= () => this.request(GET_CONFIG, CONFIG_NODE, undefined)
+    return this.#getConfig ??= () => this.#request(GET_CONFIG, CONFIG_NODE, undefined)
   }
 
-  private retryChange_: ZooKeeperService["retryChange"] | undefined = undefined
+  #retryChange: ZooKeeperService["retryChange"] | undefined = undefined
   get retryChange(): ZooKeeperService["retryChange"] {
-    return this.retryChange_ ??= (path, f, options) =>
+    return this.#retryChange ??= (path, f, options) =>
       Effect.suspend(() => {
         // Only a conflict of the step that lost a race is retried: NodeExists from the create,
         // BadVersion or NoNode from the set. The same tags from anywhere else (a create under a
@@ -349,9 +362,9 @@ export class Client implements ZooKeeperService {
       })
   }
 
-  private addWatch_: ZooKeeperService["addWatch"] | undefined = undefined
+  #addWatch: ZooKeeperService["addWatch"] | undefined = undefined
   get addWatch(): ZooKeeperService["addWatch"] {
-    return this.addWatch_ ??= (path, options) => {
+    return this.#addWatch ??= (path, options) => {
       const mode: PersistentMode = options?.recursive === true ? "recursive" : "persistent"
       const capacity = options?.bufferSize ?? DEFAULT_WATCH_BUFFER
       return Stream.callback<PersistentWatchEvent, ZkError | WatchOverflow>((queue) => {
@@ -360,14 +373,14 @@ export class Client implements ZooKeeperService {
             ? undefined
             : new BadArguments({ op: "addWatch", path, detail: `bufferSize must be a positive integer, got ${capacity}` }))
         if (bad !== undefined) return Effect.fail(bad)
-        const serverPath = ZNodePath.prependChroot(this.chroot, path)
+        const serverPath = ZNodePath.prependChroot(this.#chroot, path)
         const listener: PersistentListener = { clientPath: path, queue, capacity }
-        const watches = this.session.watches
+        const watches = this.#session.watches
         return Effect.acquireRelease(
           Effect.suspend(() => {
             const record = watches.subscribe(mode, serverPath, listener)
             if (record === undefined) return Effect.void
-            return this.request(ADD_WATCH, path, record).pipe(
+            return this.#request(ADD_WATCH, path, record).pipe(
               Effect.tapError(() => Effect.sync(() => watches.unsubscribe(mode, serverPath, listener)))
             )
           }),
@@ -390,9 +403,9 @@ export class Client implements ZooKeeperService {
     return self
   }
 
-  private watchData_: ZooKeeperService["watchData"] | undefined = undefined
+  #watchData: ZooKeeperService["watchData"] | undefined = undefined
   get watchData(): ZooKeeperService["watchData"] {
-    return this.watchData_ ??= (path) =>
+    return this.#watchData ??= (path) =>
       watchLoop(this.orWhenMissing(
         path,
         Effect.map(this.getW(path), ({ data, stat, watch }) => ({ value: Option.some({ data, stat }), watch })),
@@ -400,9 +413,9 @@ export class Client implements ZooKeeperService {
       ))
   }
 
-  private watchChildren_: ZooKeeperService["watchChildren"] | undefined = undefined
+  #watchChildren: ZooKeeperService["watchChildren"] | undefined = undefined
   get watchChildren(): ZooKeeperService["watchChildren"] {
-    return this.watchChildren_ ??= (path) =>
+    return this.#watchChildren ??= (path) =>
       watchLoop(this.orWhenMissing<ReadonlyArray<string>>(
         path,
         Effect.map(this.childrenW(path), ({ children, watch }) => ({ value: children, watch })),
@@ -410,59 +423,59 @@ export class Client implements ZooKeeperService {
       ))
   }
 
-  private removeWatches_: ZooKeeperService["removeWatches"] | undefined = undefined
+  #removeWatches: ZooKeeperService["removeWatches"] | undefined = undefined
   get removeWatches(): ZooKeeperService["removeWatches"] {
-    return this.removeWatches_ ??= (path, kind) => this.request(REMOVE_WATCHES, path, kind)
+    return this.#removeWatches ??= (path, kind) => this.#request(REMOVE_WATCHES, path, kind)
   }
 
-  private checkWatches_: ZooKeeperService["checkWatches"] | undefined = undefined
+  #checkWatches: ZooKeeperService["checkWatches"] | undefined = undefined
   get checkWatches(): ZooKeeperService["checkWatches"] {
-    return this.checkWatches_ ??= (path, kind) => this.request(CHECK_WATCHES, path, kind)
+    return this.#checkWatches ??= (path, kind) => this.#request(CHECK_WATCHES, path, kind)
   }
 
-  private updateServers_: ZooKeeperService["updateServers"] | undefined = undefined
+  #updateServers: ZooKeeperService["updateServers"] | undefined = undefined
   get updateServers(): ZooKeeperService["updateServers"] {
-    return this.updateServers_ ??= (servers) =>
+    return this.#updateServers ??= (servers) =>
       Effect.flatMap(ConnectString.parse(servers), (parsed) => {
-        const chroot = this.chroot
+        const chroot = this.#chroot
         if (parsed.chroot !== undefined && parsed.chroot !== chroot) {
           return Effect.fail(
             new BadArguments({ op: "updateServers", detail: `the chroot cannot change (${chroot ?? "none"} -> ${parsed.chroot})` })
           )
         }
-        return Effect.map(ConnectString.shuffled(parsed.hosts), (hosts) => this.session.updateHosts(hosts))
+        return Effect.map(ConnectString.shuffled(parsed.hosts), (hosts) => this.#session.updateHosts(hosts))
       })
   }
 
   // -- Session state: effects made per access, as they are rarely read ------------------------
 
   get pendingWatches(): ZooKeeperService["pendingWatches"] {
-    return Effect.sync(() => this.session.watches.size)
+    return Effect.sync(() => this.#session.watches.size)
   }
 
   get state(): ZooKeeperService["state"] {
-    return Effect.sync(() => this.session.state)
+    return Effect.sync(() => this.#session.state)
   }
 
   get clientId(): ZooKeeperService["clientId"] {
-    return Effect.sync(() => this.session.clientId)
+    return Effect.sync(() => this.#session.clientId)
   }
 
   get sessionTimeout(): ZooKeeperService["sessionTimeout"] {
-    return Effect.sync(() => this.session.negotiatedTimeout)
+    return Effect.sync(() => this.#session.negotiatedTimeout)
   }
 
   get close(): ZooKeeperService["close"] {
-    return this.session.close
+    return this.#session.close
   }
 
-  private get eventHub(): Effect.Effect<PubSub.PubSub<SessionEvent>> {
+  private eventHub(): Effect.Effect<PubSub.PubSub<SessionEvent>> {
     return Effect.suspend(() => {
-      const existing = this.hub
+      const existing = this.#hub
       if (existing !== undefined) return Effect.succeed(existing)
       return Effect.map(PubSub.unbounded<SessionEvent>(), (created) => {
-        this.hub = created
-        this.session.subscribe((event) => PubSub.publishUnsafe(created, event))
+        this.#hub = created
+        this.#session.subscribe((event) => PubSub.publishUnsafe(created, event))
         return created
       })
     })
@@ -471,11 +484,22 @@ export class Client implements ZooKeeperService {
   get sessionEvents(): ZooKeeperService["sessionEvents"] {
     return Stream.unwrap(
       Effect.suspend(() => {
-        const session = this.session
+        const session = this.#session
         return isTerminal(session.state)
           ? Effect.succeed(Stream.make<[SessionEvent]>({ state: session.state, sessionId: session.clientId.sessionId }))
-          : Effect.map(this.eventHub, (events) => Stream.fromPubSub(events).pipe(Stream.takeUntil((e) => isTerminal(e.state))))
+          : Effect.map(this.eventHub(), (events) => Stream.fromPubSub(events).pipe(Stream.takeUntil((e) => isTerminal(e.state))))
       })
     )
   }
+}
+
+/**
+ * Every getter of the prototype (the service's members) also as an own, enumerable accessor of
+ * each instance, so the service spreads like a plain object (`{ ...zk, get: traced }`). The
+ * accessors are the same functions for every instance, so instances share one hidden class
+ * and this costs an instance nothing.
+ */
+const ownAccessors: PropertyDescriptorMap = {}
+for (const [name, descriptor] of Object.entries(Object.getOwnPropertyDescriptors(Client.prototype))) {
+  if (descriptor.get !== undefined) ownAccessors[name] = { get: descriptor.get, enumerable: true, configurable: true }
 }
