@@ -165,16 +165,23 @@ class Ticker {
   private readonly loop: Effect.Effect<void> = Effect.suspend(() => {
     const now = this.clock.currentTimeMillisUnsafe()
     let next = Infinity
+    let defect: unknown = undefined
     for (const s of this.sessions) {
       if (s.timerDue <= now) {
-        tick(s)
         s.timerDue = now + tickInterval(s)
+        // One session's bug must not stop the timers of the others.
+        try {
+          tick(s)
+        } catch (e) {
+          defect = e
+        }
       }
       if (s.timerDue < next) next = s.timerDue
     }
     this.wakeAt = next
     if (next === Infinity) return Effect.void
-    return Effect.andThen(Effect.sleep(Duration.millis(next - now)), this.loop)
+    const sleep = Effect.andThen(Effect.sleep(Duration.millis(next - now)), this.loop)
+    return defect === undefined ? sleep : Effect.andThen(Effect.logError("ZooKeeper session timers failed", defect), sleep)
   })
 }
 
