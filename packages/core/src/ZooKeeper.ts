@@ -22,60 +22,29 @@
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import type * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
-import * as PubSub from "effect/PubSub"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
-import * as Acl from "./Acl.ts"
+import type * as Stream from "effect/Stream"
+import type * as Acl from "./Acl.ts"
 import * as ConnectString from "./ConnectString.ts"
 import type { CreateMode } from "./CreateMode.ts"
-import * as Create from "./internal/create.ts"
-import * as Everyday from "./internal/everyday.ts"
-import * as Multi from "./internal/multi.ts"
-import {
-  CREATE,
-  CREATE2,
-  DELETE,
-  EXISTS,
-  EXISTS_W,
-  GET,
-  GET_W,
-  SET,
-  CHILDREN,
-  CHILDREN_W,
-  GET_ACL,
-  SET_ACL,
-  SYNC,
-  GET_EPHEMERALS,
-  GET_ALL_CHILDREN_NUMBER,
-  WHO_AM_I,
-  GET_CONFIG,
-  ADD_WATCH,
-  REMOVE_WATCHES,
-  CHECK_WATCHES
-} from "./internal/operations.ts"
-import type { Watch } from "./internal/operations.ts"
 import type { JsonDataError } from "./JsonData.ts"
 import * as Observability from "./internal/observability.ts"
-import * as Request from "./internal/request.ts"
+import * as Service from "./internal/service.ts"
 import * as Supervisor from "./internal/supervisor.ts"
-import * as Utf8 from "./internal/utf8.ts"
-import type { PersistentListener, PersistentMode } from "./internal/watches.ts"
 import type * as Op from "./Op.ts"
 import * as Protocol from "./Protocol.ts"
 import type { ClientId, SessionEvent, SessionState } from "./Session.ts"
-import { isTerminal } from "./Session.ts"
 import type { Stat } from "./Stat.ts"
 import type { Transport } from "./Transport.ts"
 import type { PersistentWatchEvent, WatchEvent, WatchOverflow } from "./WatchEvent.ts"
-import * as ZNodePath from "./ZNodePath.ts"
-import { BadArguments, fromCode, type ZkError } from "./ZkError.ts"
+import type * as ZNodePath from "./ZNodePath.ts"
+import { BadArguments, type ZkError } from "./ZkError.ts"
 
 /**
  * Node data: bytes, or a string (sent as UTF-8).
@@ -579,8 +548,6 @@ export class ZooKeeper extends Context.Service<ZooKeeper, ZooKeeperService>()("@
 
 const DEFAULT_SESSION_TIMEOUT = 10_000
 const DEFAULT_CONNECT_TIMEOUT = 15_000
-const CONFIG_NODE = "/zookeeper/config"
-const DEFAULT_WATCH_BUFFER = 1024
 
 /**
  * The default reconnect pacing: 20 ms doubling up to 500 ms, jittered. Each attempt moves to
@@ -595,11 +562,6 @@ export const defaultReconnectSchedule: Schedule.Schedule<unknown, ZkError> = Sch
   Schedule.spaced("500 millis")
 ]).pipe(Schedule.jittered)
 
-const defaultRetryChangeSchedule: Schedule.Schedule<unknown, unknown> = Schedule.max([
-  Schedule.min([Schedule.exponential("5 millis", 2), Schedule.spaced("200 millis")]).pipe(Schedule.jittered),
-  Schedule.recurs(100)
-])
-
 const millis = (
   name: string,
   input: Duration.Input | undefined,
@@ -611,21 +573,6 @@ const millis = (
     return Effect.fail(new BadArguments({ op: "connect", detail: `${name} must be a positive duration, got ${String(input)}` }))
   }
   return Effect.succeed(Math.round(Duration.toMillis(d.value)))
-}
-
-const credentialBytes = (credential: Credential): Uint8Array => {
-  const value: string | Uint8Array = Redacted.isRedacted(credential)
-    ? Redacted.value<string | Uint8Array>(credential)
-    : credential
-  return typeof value === "string" ? Utf8.encode(value) : value
-}
-
-const toBytes = (data: Data | undefined): Uint8Array => (data === undefined ? new Uint8Array(0) : typeof data === "string" ? Utf8.encode(data) : data)
-
-const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
 }
 
 /**
@@ -667,7 +614,7 @@ export const make: (config: ZooKeeperConfig) => Effect.Effect<ZooKeeperService, 
       maxFrame: maxRequest + 64 * 1024,
       maxRequest,
       session: config.session,
-      auth: (config.auth ?? []).map(({ scheme, credential }) => ({ scheme, auth: credentialBytes(credential) })),
+      auth: (config.auth ?? []).map(({ scheme, credential }) => ({ scheme, auth: Service.credentialBytes(credential) })),
       reconnectSchedule: config.reconnectSchedule ?? defaultReconnectSchedule,
       sasl: config.sasl === undefined ? undefined : {
         mechanism: "DIGEST-MD5",
@@ -678,8 +625,8 @@ export const make: (config: ZooKeeperConfig) => Effect.Effect<ZooKeeperService, 
     const logLevel = config.logLevel ?? "Info"
     const observability = { tracing: config.tracing ?? false, metrics: config.metrics ?? false, logLevel }
     yield* Observability.logSessionState(logLevel, { state: session.state, sessionId: session.clientId.sessionId, server: session.server })
-    yield* Observability.logSessionEvents(session.subscribe, observability)
-    return Everyday.extend(makeService(session, Observability.makeInstrument(observability)), chroot)
+    yield* Observability.logSessionEvents(session, observability)
+    return new Service.Client(session, Observability.makeInstrument(observability))
   })
 
 /**
@@ -695,256 +642,6 @@ const createChroot = (config: ZooKeeperConfig, chroot: string): Effect.Effect<vo
   )
 
 
-
-/**
- * The service over a running session. Each operation reads validate → record → request →
- * shape; the wire records of each request kind are the `Operation`s in `internal/operations.ts`.
- */
-const makeService = (session: Supervisor.Supervisor, instrument: Observability.Instrument | undefined): Everyday.CoreService => {
-  const request = Request.make(session, instrument)
-  const { chroot, watches } = session
-
-  // -- Operations -----------------------------------------------------------------------------
-
-  const create: ZooKeeperService["create"] = (path, data, options) =>
-    request(CREATE, path, { data: toBytes(data), options }, Create.settingsError("create", path, options))
-
-  const create2: ZooKeeperService["create2"] = (path, data, options) =>
-    request(CREATE2, path, { data: toBytes(data), options }, Create.settingsError("create2", path, options))
-
-  const del: ZooKeeperService["delete"] = (path, options) => {
-    const version = options?.version ?? -1
-    return request(DELETE, path, version, Create.versionError("delete", path, version))
-  }
-
-  const exists: ZooKeeperService["exists"] = (path) => request(EXISTS, path, undefined)
-  const existsW: ZooKeeperService["existsW"] = (path) => request(EXISTS_W, path, undefined)
-  const get: ZooKeeperService["get"] = (path) => request(GET, path, undefined)
-  const getW: ZooKeeperService["getW"] = (path) => request(GET_W, path, undefined)
-
-  const set: ZooKeeperService["set"] = (path, data, options) => {
-    const version = options?.version ?? -1
-    return request(SET, path, { data: toBytes(data), version }, Create.versionError("set", path, version))
-  }
-
-  const children: ZooKeeperService["children"] = (path) => request(CHILDREN, path, undefined)
-  const childrenW: ZooKeeperService["childrenW"] = (path) => request(CHILDREN_W, path, undefined)
-  const getAcl: ZooKeeperService["getAcl"] = (path) => request(GET_ACL, path, undefined)
-
-  const setAcl: ZooKeeperService["setAcl"] = (path, acl, options) => {
-    const version = options?.version ?? -1
-    const invalid = Create.versionError("setAcl", path, version) ?? Acl.checkError("setAcl", path, acl)
-    return request(SET_ACL, path, { acl, version }, invalid)
-  }
-
-  const addAuth: ZooKeeperService["addAuth"] = (scheme, credential) => {
-    if (scheme.length === 0) return Effect.fail(new BadArguments({ op: "addAuth", detail: "scheme must not be empty" }))
-    const auth = credentialBytes(credential)
-    return Effect.callback<void, ZkError>((resume) => {
-      session.addAuth({ scheme, auth }, (err) =>
-        resume(err === 0 ? Exit.void : Exit.fail(fromCode(err, { op: "addAuth", detail: `scheme ${scheme}` }))))
-    })
-  }
-
-  const sync: ZooKeeperService["sync"] = (path) => request(SYNC, path, undefined)
-
-  const multi: ZooKeeperService["multi"] = (ops) => {
-    const records = Multi.writeOps(ops, chroot)
-    if ("_tag" in records) return Effect.fail(records)
-    return request(Multi.MULTI, undefined, { records, paths: ops.map((op) => op.path) })
-  }
-
-  const multiRead: ZooKeeperService["multiRead"] = (ops) => {
-    const records = Multi.readOps(ops, chroot)
-    if ("_tag" in records) return Effect.fail(records)
-    return request(Multi.MULTI_READ, undefined, { records, paths: ops.map((op) => op.path) })
-  }
-
-  const getEphemerals: ZooKeeperService["getEphemerals"] = (prefix = "/") => {
-    const invalid = prefix.startsWith("/")
-      ? undefined
-      : new BadArguments({ op: "getEphemerals", path: prefix, detail: 'prefix must start with "/"' })
-    // A plain string prefix on the server's side: "/" under a chroot means the chroot itself.
-    const serverPrefix = chroot === undefined ? prefix : chroot + (prefix === "/" ? "" : prefix)
-    return request(GET_EPHEMERALS, prefix, serverPrefix, invalid)
-  }
-
-  const getAllChildrenNumber: ZooKeeperService["getAllChildrenNumber"] = (path) =>
-    request(GET_ALL_CHILDREN_NUMBER, path, undefined)
-
-  const whoAmI: ZooKeeperService["whoAmI"] = () => request(WHO_AM_I, undefined, undefined)
-
-  const getConfig: ZooKeeperService["getConfig"] = () => request(GET_CONFIG, CONFIG_NODE, undefined)
-
-  const addWatch: ZooKeeperService["addWatch"] = (path, options) => {
-    const mode: PersistentMode = options?.recursive === true ? "recursive" : "persistent"
-    const capacity = options?.bufferSize ?? DEFAULT_WATCH_BUFFER
-    return Stream.callback<PersistentWatchEvent, ZkError | WatchOverflow>((queue) => {
-      const bad = ZNodePath.checkError("addWatch", path) ??
-        (Number.isInteger(capacity) && capacity > 0
-          ? undefined
-          : new BadArguments({ op: "addWatch", path, detail: `bufferSize must be a positive integer, got ${capacity}` }))
-      if (bad !== undefined) return Effect.fail(bad)
-      const serverPath = ZNodePath.prependChroot(chroot, path)
-      const listener: PersistentListener = { clientPath: path, queue, capacity }
-      return Effect.acquireRelease(
-        Effect.suspend(() => {
-          const record = watches.subscribe(mode, serverPath, listener)
-          if (record === undefined) return Effect.void
-          return request(ADD_WATCH, path, record).pipe(
-            Effect.tapError(() => Effect.sync(() => watches.unsubscribe(mode, serverPath, listener)))
-          )
-        }),
-        () => Effect.sync(() => watches.unsubscribe(mode, serverPath, listener))
-      )
-    }, { bufferSize: capacity, strategy: "suspend" })
-  }
-
-  const removeWatches: ZooKeeperService["removeWatches"] = (path, kind) => request(REMOVE_WATCHES, path, kind)
-  const checkWatches: ZooKeeperService["checkWatches"] = (path, kind) => request(CHECK_WATCHES, path, kind)
-
-  /**
-   * Read, emit, wait for the one-shot watch the read left, repeat. The watch is set by the
-   * read itself, so no change between a read and the next is lost.
-   */
-  const watchLoop = <A>(read: WatchedRead<A>): Stream.Stream<A, ZkError> =>
-    Stream.unfold<Watch | undefined, A, ZkError, never>(
-      undefined,
-      (pending) =>
-        Effect.gen(function*() {
-          if (pending !== undefined) yield* Stream.runDrain(pending)
-          const { value, watch } = yield* read
-          return [value, watch] as const
-        })
-    )
-
-  /**
-   * `read`, or while the node is missing `missing` with an exists watch (for the create); an
-   * exists-then-read race loops back to `read`.
-   */
-  const orWhenMissing = <A>(path: string, read: WatchedRead<A>, missing: A): WatchedRead<A> => {
-    const self: WatchedRead<A> = read.pipe(
-      Effect.catchTag("NoNode", () =>
-        Effect.flatMap(existsW(path), ({ stat, watch }) =>
-          Option.isNone(stat) ? Effect.succeed({ value: missing, watch }) : Effect.suspend(() => self)))
-    )
-    return self
-  }
-
-  const watchData: ZooKeeperService["watchData"] = (path) =>
-    watchLoop(orWhenMissing(
-      path,
-      Effect.map(getW(path), ({ data, stat, watch }) => ({ value: Option.some({ data, stat }), watch })),
-      Option.none<NodeData>()
-    ))
-
-  const watchChildren: ZooKeeperService["watchChildren"] = (path) =>
-    watchLoop(orWhenMissing<ReadonlyArray<string>>(
-      path,
-      Effect.map(childrenW(path), ({ children, watch }) => ({ value: children, watch })),
-      []
-    ))
-
-  const updateServers: ZooKeeperService["updateServers"] = (servers) =>
-    Effect.gen(function*() {
-      const parsed = yield* ConnectString.parse(servers)
-      if (parsed.chroot !== undefined && parsed.chroot !== chroot) {
-        return yield* new BadArguments({
-          op: "updateServers",
-          detail: `the chroot cannot change (${chroot ?? "none"} -> ${parsed.chroot})`
-        })
-      }
-      session.updateHosts(yield* ConnectString.shuffled(parsed.hosts))
-    })
-
-  const retryChange: ZooKeeperService["retryChange"] = (path, f, options) =>
-    Effect.suspend(() => {
-      // Only a conflict of the step that lost a race is retried: NodeExists from the create,
-      // BadVersion or NoNode from the set. The same tags from anywhere else (a create under a
-      // missing parent, the function's own error) end it, as in gozk.
-      let step: "read" | "change" | "create" | "set" = "read"
-      const attempt = Effect.gen(function*() {
-        step = "read"
-        const current = yield* get(path).pipe(
-          Effect.map(Option.some),
-          Effect.catchTag("NoNode", () => Effect.succeed(Option.none<NodeData>()))
-        )
-        step = "change"
-        const next = toBytes(yield* f(current))
-        if (Option.isNone(current)) {
-          step = "create"
-          yield* create(path, next, { mode: options?.mode, acl: options?.acl })
-          return
-        }
-        if (sameBytes(current.value.data, next)) return
-        step = "set"
-        yield* set(path, next, { version: current.value.stat.version })
-      })
-      return Effect.retry(attempt, {
-        schedule: options?.schedule ?? defaultRetryChangeSchedule,
-        while: (e) => step === "create" ? hasTag(e, "NodeExists") : step === "set" && (hasTag(e, "BadVersion") || hasTag(e, "NoNode"))
-      })
-    })
-
-  // The hub for sessionEvents, created on first use: most sessions never have a subscriber.
-  let hub: PubSub.PubSub<SessionEvent> | undefined = undefined
-  const eventHub: Effect.Effect<PubSub.PubSub<SessionEvent>> = Effect.suspend(() =>
-    hub !== undefined ? Effect.succeed(hub) : Effect.map(PubSub.unbounded<SessionEvent>(), (created) => {
-      hub = created
-      session.subscribe((event) => PubSub.publishUnsafe(created, event))
-      return created
-    })
-  )
-
-  const sessionEvents: Stream.Stream<SessionEvent> = Stream.unwrap(
-    Effect.suspend(() =>
-      isTerminal(session.state)
-        ? Effect.succeed(Stream.make<[SessionEvent]>({ state: session.state, sessionId: session.clientId.sessionId }))
-        : Effect.map(eventHub, (events) => Stream.fromPubSub(events).pipe(Stream.takeUntil((e) => isTerminal(e.state))))
-    )
-  )
-
-  return {
-    create,
-    create2,
-    delete: del,
-    exists,
-    existsW,
-    get,
-    getW,
-    set,
-    children,
-    childrenW,
-    getAcl,
-    setAcl,
-    addAuth,
-    sync,
-    multi,
-    multiRead,
-    getEphemerals,
-    getAllChildrenNumber,
-    whoAmI,
-    getConfig,
-    retryChange,
-    addWatch,
-    watchData,
-    watchChildren,
-    removeWatches,
-    checkWatches,
-    updateServers,
-    pendingWatches: Effect.sync(() => watches.size),
-    sessionEvents,
-    state: Effect.sync(() => session.state),
-    clientId: Effect.sync(() => session.clientId),
-    sessionTimeout: Effect.sync(() => session.negotiatedTimeout),
-    close: session.close
-  }
-}
-
-/** A read that returns a value and the one-shot watch it left. */
-type WatchedRead<A> = Effect.Effect<{ readonly value: A; readonly watch: Watch }, ZkError>
-
-const hasTag = (e: unknown, tag: string): boolean => typeof e === "object" && e !== null && "_tag" in e && e._tag === tag
 
 /**
  * The service as a layer (same as `ZooKeeper.layer`).

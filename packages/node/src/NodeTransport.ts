@@ -20,6 +20,7 @@
 import { formatHost } from "@effect-zk/core/ConnectString"
 import { type Channel, type ChannelHandlers, type HostPort, Transport, TransportError } from "@effect-zk/core/Transport"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Net from "node:net"
 import type * as Tls from "node:tls"
@@ -147,6 +148,95 @@ const openSocket = (address: HostPort, tls: TlsOptions | undefined, onData: (chu
 }
 
 /**
+ * One connection: the socket and its state until it is open. Its methods live on the
+ * prototype and nothing it keeps refers to the fiber that opened it (a closure over the
+ * connect callback's `resume` would keep that whole fiber alive as long as the socket), so an
+ * open connection costs little more than Node's socket.
+ */
+class NodeChannel implements Channel {
+  private readonly socket: Net.Socket
+  private readonly handlers: ChannelHandlers
+  private readonly label: string
+  private readonly tls: boolean
+  private timer: ReturnType<typeof setTimeout> | undefined
+  /** Reports the attempt's outcome; cleared once it is known. */
+  private settle: ((exit: Exit.Exit<Channel, TransportError>) => void) | undefined
+  private tcpConnected = false
+  private open = false
+  private lastError: unknown = undefined
+
+  constructor(
+    address: HostPort,
+    tls: TlsOptions | undefined,
+    handlers: ChannelHandlers,
+    timeoutMillis: number,
+    settle: (exit: Exit.Exit<Channel, TransportError>) => void
+  ) {
+    this.label = formatHost(address)
+    this.tls = tls !== undefined
+    this.handlers = handlers
+    this.settle = settle
+    const socket = this.socket = openSocket(address, tls, handlers.onData)
+    socket.setNoDelay(true)
+    this.timer = setTimeout(() => this.timedOut(timeoutMillis), timeoutMillis)
+    // A TLS socket reports the TCP connection first, then "secureConnect".
+    socket.once("connect", () => {
+      this.tcpConnected = true
+    })
+    socket.once(this.tls ? "secureConnect" : "connect", () => this.opened())
+    socket.on("error", (error: Error) => this.failed(error))
+    socket.on("close", () => this.closed())
+  }
+
+  write(bytes: Uint8Array): void {
+    this.socket.write(bytes)
+  }
+
+  close(): void {
+    this.socket.destroy()
+  }
+
+  /** The connecting fiber was interrupted. */
+  abandon(): void {
+    this.settle = undefined
+    clearTimeout(this.timer)
+    this.socket.destroy()
+  }
+
+  private opened(): void {
+    clearTimeout(this.timer)
+    this.timer = undefined
+    this.open = true
+    const settle = this.settle
+    this.settle = undefined
+    settle?.(Exit.succeed(this))
+  }
+
+  private fail(reason: string, cause?: unknown): void {
+    clearTimeout(this.timer)
+    this.socket.destroy()
+    const settle = this.settle
+    this.settle = undefined
+    settle?.(Exit.fail(new TransportError({ address: this.label, reason, cause })))
+  }
+
+  private timedOut(timeoutMillis: number): void {
+    this.fail(
+      this.tcpConnected && this.tls ? `TLS handshake not finished within ${timeoutMillis} ms` : `no connection within ${timeoutMillis} ms`
+    )
+  }
+
+  private failed(error: Error): void {
+    if (!this.open) this.fail(describeFailure(error, this.tls, this.label), error)
+    else this.lastError = error
+  }
+
+  private closed(): void {
+    if (this.open) this.handlers.onClose(this.lastError)
+  }
+}
+
+/**
  * Builds the transport.
  *
  * @since 0.1.0
@@ -155,50 +245,8 @@ const openSocket = (address: HostPort, tls: TlsOptions | undefined, onData: (chu
 export const make = (options: NodeTransportOptions = {}): Transport["Service"] => ({
   connect: (address: HostPort, handlers: ChannelHandlers, timeoutMillis: number) =>
     Effect.callback<Channel, TransportError>((resume) => {
-      const label = formatHost(address)
-      const tls = options.tls
-      const socket = openSocket(address, tls, handlers.onData)
-      socket.setNoDelay(true)
-      let open = false
-      let tcpConnected = false
-      let lastError: unknown = undefined
-      const fail = (reason: string, cause?: unknown) => {
-        clearTimeout(timer)
-        socket.destroy()
-        resume(Effect.fail(new TransportError({ address: label, reason, cause })))
-      }
-      const timer = setTimeout(
-        () => fail(tcpConnected && tls !== undefined ? `TLS handshake not finished within ${timeoutMillis} ms` : `no connection within ${timeoutMillis} ms`),
-        timeoutMillis
-      )
-      // A TLS socket reports the TCP connection first, then "secureConnect".
-      socket.once("connect", () => {
-        tcpConnected = true
-      })
-      const channel: Channel = {
-        write: (bytes) => {
-          socket.write(bytes)
-        },
-        close: () => {
-          socket.destroy()
-        }
-      }
-      socket.once(tls === undefined ? "connect" : "secureConnect", () => {
-        clearTimeout(timer)
-        open = true
-        resume(Effect.succeed(channel))
-      })
-      socket.on("error", (error: Error) => {
-        if (!open) fail(describeFailure(error, tls !== undefined, label), error)
-        else lastError = error
-      })
-      socket.on("close", () => {
-        if (open) handlers.onClose(lastError)
-      })
-      return Effect.sync(() => {
-        clearTimeout(timer)
-        socket.destroy()
-      })
+      const channel = new NodeChannel(address, options.tls, handlers, timeoutMillis, resume)
+      return Effect.sync(() => channel.abandon())
     })
 })
 

@@ -20,6 +20,7 @@
 import { ZooKeeper } from "@effect-zk/core/ZooKeeper"
 import * as ZooKeepers from "@effect-zk/core/ZooKeeper"
 import type { ZooKeeperConfig, ZooKeeperService } from "@effect-zk/core/ZooKeeper"
+import { Transport } from "@effect-zk/core/Transport"
 import type { ZkError } from "@effect-zk/core/ZkError"
 import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
@@ -43,7 +44,9 @@ export interface NodeZooKeeperConfig extends ZooKeeperConfig, NodeTransport.Node
  * @category layers
  */
 export const layer = (config: NodeZooKeeperConfig): Layer.Layer<ZooKeeper, ZkError> =>
-  ZooKeeper.layer(config).pipe(Layer.provide(NodeTransport.layer({ tls: config.tls })))
+  // One layer, not the session's layer provided with the transport's: each layer built keeps
+  // its own scope and memo entries for as long as the session lives.
+  Layer.effect(ZooKeeper, make(config))
 
 /**
  * A session as a scoped value instead of a layer: for a session whose settings are only known
@@ -64,7 +67,13 @@ export const layer = (config: NodeZooKeeperConfig): Layer.Layer<ZooKeeper, ZkErr
  * @category constructors
  */
 export const make = (config: NodeZooKeeperConfig): Effect.Effect<ZooKeeperService, ZkError, Scope.Scope> =>
-  ZooKeepers.make(config).pipe(Effect.provide(NodeTransport.layer({ tls: config.tls })))
+  ZooKeepers.make(config).pipe(Effect.provideService(Transport, transportFor(config.tls)))
+
+/** Plain TCP needs no settings, so every such session shares one transport. */
+const plainTcp = NodeTransport.make()
+
+const transportFor = (tls: NodeTransport.TlsOptions | undefined): Transport["Service"] =>
+  tls === undefined ? plainTcp : NodeTransport.make({ tls })
 
 /**
  * The settings `layerConfig` reads, with their default names: `ZK_SERVERS` (required),

@@ -51,6 +51,28 @@ layer(ZooKeeperServer.layer(), { timeout: "60 seconds", excludeTestServices: tru
       assert.isTrue(second > path)
     }))
 
+  it.effect("the service is used like a plain object: detached operations and a spread copy work", () =>
+    Effect.gen(function*() {
+      const zk = yield* client()
+      const { create, getText } = zk
+      assert.strictEqual(yield* create("/detached", "d"), "/detached")
+      assert.strictEqual(yield* getText("/detached"), "d")
+      // A wrapper as tests and tracing layers write them: every member copied, one replaced.
+      let sets = 0
+      const counted = {
+        ...zk,
+        set: (...args: Parameters<typeof zk.set>) =>
+          Effect.tap(zk.set(...args), () =>
+            Effect.sync(() => {
+              sets++
+            }))
+      }
+      yield* counted.set("/detached", "e")
+      assert.strictEqual(sets, 1)
+      assert.strictEqual(yield* counted.getText("/detached"), "e")
+      assert.strictEqual(yield* counted.state, "Connected")
+    }))
+
   it.effect("create, set, get: times inside the test's window, versions bump", () =>
     Effect.gen(function*() {
       const zk = yield* client()

@@ -15,11 +15,11 @@
  * @internal
  */
 import * as Clock from "effect/Clock"
+import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as LogLevel from "effect/LogLevel"
 import * as Metric from "effect/Metric"
-import type * as Scope from "effect/Scope"
 import { hexId, type SessionEvent } from "../Session.ts"
 import type { ZkError } from "../ZkError.ts"
 
@@ -121,31 +121,27 @@ export const logSessionState = (
 
 /**
  * Logs every session change (see `logSessionState`) and counts reconnects when metrics are on.
- * Listens before it returns, so no change after this point is missed; stops when the scope
- * closes. No fiber waits for events: each change runs its log line with the services of the
- * caller. Neither logging nor metrics: it does not listen at all.
+ * Listens before it returns, so no change after this point is missed; it stops when
+ * the session's scope closes (see `Supervisor.observe`). No fiber waits for events: each change runs its log line with the
+ * services of the caller. Neither logging nor metrics: it does not listen at all.
  */
 export const logSessionEvents = (
-  subscribe: (f: (event: SessionEvent) => void) => () => void,
+  session: { observe(f: (event: SessionEvent) => void): void },
   options: { readonly metrics: boolean; readonly logLevel: SessionLogLevel }
-): Effect.Effect<void, never, Scope.Scope> =>
-  Effect.gen(function*() {
-    if (options.logLevel === "None" && !options.metrics) return
-    const services = yield* Effect.context<never>()
+): Effect.Effect<void> =>
+  Effect.contextWith((services: Context.Context<never>) => {
+    if (options.logLevel === "None" && !options.metrics) return Effect.void
     const run = Effect.runForkWith(services)
     // Listening starts after the first connection, so the next Connected after a
     // Disconnected is a reconnect.
     let lost = false
-    const log = (event: SessionEvent): Effect.Effect<void> => {
+    session.observe((event) => {
       const line = logSessionState(options.logLevel, event)
       if (event.state === "Disconnected") lost = true
-      if (event.state !== "Connected" && event.state !== "ConnectedReadOnly") return line
+      if (event.state !== "Connected" && event.state !== "ConnectedReadOnly") return void run(line)
       const reconnected = lost && options.metrics
       lost = false
-      return reconnected ? Effect.andThen(Metric.update(reconnects, 1), line) : line
-    }
-    const unsubscribe = subscribe((event) => {
-      run(log(event))
+      run(reconnected ? Effect.andThen(Metric.update(reconnects, 1), line) : line)
     })
-    yield* Effect.addFinalizer(() => Effect.sync(unsubscribe))
+    return Effect.void
   })

@@ -4,9 +4,11 @@
  * connection (auth, then watches, then the requests queued meanwhile), and ends the session for
  * good when it expires, fails authentication or is closed.
  *
- * Hot-path work (submitting a call, dispatching a reply) is synchronous; two fibers run the
- * reconnect loop and the timers (a third looks for a read-write server when read-only
- * servers are accepted), so the cost per request stays that of a function call.
+ * Hot-path work (submitting a call, dispatching a reply) is synchronous, so the cost per
+ * request stays that of a function call. Waiting lives in two modules of its own: the timers
+ * (`timers.ts`, one fiber for all the sessions of a clock) and the search for a server
+ * (`reconnect.ts`, a fiber only while no connection is live; another looks for a read-write
+ * server when read-only servers are accepted). An idle connected session so keeps no fiber.
  *
  * The operations see it only through the small `Supervisor` interface below.
  *
@@ -29,10 +31,13 @@ import { Transport } from "../Transport.ts"
 import * as WatchEvent from "../WatchEvent.ts"
 import { ErrorCode, fromCode, type ZkError } from "../ZkError.ts"
 import * as ZNodePath from "../ZNodePath.ts"
-import { type Call, Connection } from "./connection.ts"
-import * as Handshake from "./handshake.ts"
+import { type Call, Connection, type ConnectionEvents } from "./connection.ts"
+import type { Refusal, SaslOptions } from "./handshake.ts"
 import type { JuteReader, JuteWriter } from "./jute.ts"
-import { type Send, WatchManager } from "./watches.ts"
+import { type Connecting, search, seekReadWrite } from "./reconnect.ts"
+import * as Timers from "./timers.ts"
+import { abortCall, type Timed } from "./timers.ts"
+import { WatchManager, type WatchPort } from "./watches.ts"
 
 /**
  * What the operations need from a session: submit a request, the chroot, the watch manager,
@@ -43,7 +48,7 @@ export interface Supervisor {
    * Sends a call now, or queues it until the next connection; exactly one of its `reply` or
    * `abort` follows (abort with Closing or the terminal code once the session is over).
    */
-  readonly submit: (call: Call) => void
+  submit(call: Call): void
   /** The chroot of the connect string, if any: client paths live under it on the server. */
   readonly chroot: string | undefined
   /** The watch tables and every decision of what to tell the server about them. */
@@ -52,18 +57,26 @@ export interface Supervisor {
    * Adds an identity: remembered (re-sent after every reconnect) and sent; `done` gets the
    * server's code (0 when accepted), on the next connection if none is live.
    */
-  readonly addAuth: (entry: AuthEntry, done: (err: number) => void) => void
+  addAuth(entry: AuthEntry, done: (err: number) => void): void
   /** Replaces the server list; the connection moves only if its server is no longer listed. */
-  readonly updateHosts: (hosts: ReadonlyArray<HostPort>) => void
+  updateHosts(hosts: ReadonlyArray<HostPort>): void
   /** Calls `f` on every state change from now on; returns the unsubscribe function. */
-  readonly subscribe: (f: (event: SessionEvent) => void) => () => void
+  subscribe(f: (event: SessionEvent) => void): () => void
+  /**
+   * Calls `f` on every state change from now on until the session's scope starts closing
+   * (the session log: what happens while it closes is the caller's doing). One at a time.
+   */
+  observe(f: (event: SessionEvent) => void): void
   readonly state: SessionState
   readonly clientId: ClientId
   /** The session timeout the server granted (ms), 0 before the first connection. */
   readonly negotiatedTimeout: number
   /** `host:port` of the live connection, if any. */
   readonly server: string | undefined
-  /** Closes the session (see `SupervisorImpl.close`). Idempotent. */
+  /**
+   * Closes the session: later calls fail with Closing, outstanding ones complete first
+   * (bounded by the session timeout), then closeSession is sent. Idempotent.
+   */
   readonly close: Effect.Effect<void>
 }
 
@@ -82,7 +95,7 @@ export interface SessionOptions {
   readonly session: ClientId | undefined
   readonly auth: ReadonlyArray<AuthEntry>
   readonly reconnectSchedule: Schedule.Schedule<unknown, ZkError>
-  readonly sasl: Handshake.SaslOptions | undefined
+  readonly sasl: SaslOptions | undefined
 }
 
 /** A remembered addAuth, re-sent after every reconnect. */
@@ -114,16 +127,23 @@ type Phase =
   | { readonly _tag: "Closing"; readonly conn: Connection | undefined; readonly state: SessionState }
   | { readonly _tag: "Ended"; readonly code: number; readonly detail: string; readonly state: SessionState }
 
-const ISRO = new Uint8Array([0x69, 0x73, 0x72, 0x6f])
+const connecting: Phase = { _tag: "Searching", state: "Connecting", since: undefined }
 
-/** @internal */
-export class SupervisorImpl implements Supervisor {
+/**
+ * One session. Its members are shaped for scale: methods live on the prototype, the watch
+ * manager, listeners and fibers are made on first use, so a process can hold many idle
+ * sessions cheaply.
+ *
+ * @internal
+ */
+export class SupervisorImpl implements Supervisor, Timed, Connecting, WatchPort {
   readonly chroot: string | undefined
-  readonly watches: WatchManager
-  private phase: Phase = { _tag: "Searching", state: "Connecting", since: undefined }
+  private phase: Phase = connecting
   private sessionId: bigint
   private passwd: Uint8Array
   negotiatedTimeout = 0
+  /** When the timers check this session next (kept by `timers.ts`). */
+  timerDue = 0
   private lastZxidSeen = 0n
   /** Calls submitted while no connection is live, in order. */
   private queue: Array<Call> = []
@@ -133,19 +153,24 @@ export class SupervisorImpl implements Supervisor {
   private pendingAuthDone: Array<(err: number) => void> = []
   private xid = 0
   private hostIndex = 0
-  /** Why the latest connection attempt failed, for the error of a layer build that times out. */
+  /** Why the latest connection attempt failed, for the error of a connect that times out. */
   private lastAttemptError: ZkError | undefined = undefined
   /** Whether a read-write server has accepted this session (or it was given to re-attach). */
   private seenRwServer: boolean
   /** The servers to rotate through, in (shuffled) order; replaced by `updateHosts`. */
-  private hosts: ReadonlyArray<HostPort>
+  hosts: ReadonlyArray<HostPort>
   private listeners: Set<(event: SessionEvent) => void> | undefined = undefined
-  private readonly firstConnect = Deferred.makeUnsafe<void, ZkError>()
-  /** Completed when the live connection closes, so the reconnect loop looks for the next one. */
-  private connClosed: ((u: void) => void) | undefined = undefined
+  private observer: ((event: SessionEvent) => void) | undefined = undefined
+  private watchManager: WatchManager | undefined = undefined
+  /** Completed by the first connection or the end of the session; dropped once `start` returns. */
+  private firstConnect: Deferred.Deferred<void, ZkError> | undefined = undefined
+  /** Forks with the services of the scope that started the session; unset once it closes. */
+  private run: ((effect: Effect.Effect<void>) => Fiber.Fiber<void>) | undefined = undefined
+  /** The search for a server, while one runs. */
+  private searching: Fiber.Fiber<void> | undefined = undefined
 
   private readonly options: SessionOptions
-  private readonly transport: Transport["Service"]
+  readonly transport: Transport["Service"]
   private readonly clock: Clock.Clock
 
   constructor(options: SessionOptions, transport: Transport["Service"], clock: Clock.Clock) {
@@ -155,10 +180,9 @@ export class SupervisorImpl implements Supervisor {
     this.chroot = options.chroot
     this.sessionId = options.session?.sessionId ?? 0n
     this.passwd = options.session?.password ?? new Uint8Array(16)
-    this.authInfo = [...options.auth]
+    this.authInfo = options.auth.length === 0 ? [] : [...options.auth]
     this.hosts = options.hosts
     this.seenRwServer = options.session !== undefined
-    this.watches = new WatchManager({ send: this.sendInternal, lastZxid: () => this.lastZxid })
   }
 
   // -- Observable state -----------------------------------------------------------------------
@@ -183,48 +207,77 @@ export class SupervisorImpl implements Supervisor {
     return this.conn?.address
   }
 
-  /** The connection requests and timers use: the live one, or the one a close drains. */
-  private get conn(): Connection | undefined {
+  /** Made on first use: a session that never watches never pays for the tables. */
+  get watches(): WatchManager {
+    return this.watchManager ??= new WatchManager(this)
+  }
+
+  get conn(): Connection | undefined {
     const phase = this.phase
     return phase._tag === "Live" || phase._tag === "Closing" ? phase.conn : undefined
   }
 
-  /** Whether close was called or the session ended: nothing new may start. */
-  private get stopped(): boolean {
+  get stopped(): boolean {
     return this.phase._tag === "Closing" || this.phase._tag === "Ended"
   }
 
-  private get lastZxid(): bigint {
+  get ended(): boolean {
+    return this.phase._tag === "Ended"
+  }
+
+  get sessionTimeout(): number {
+    return this.options.sessionTimeout
+  }
+
+  get requestTimeout(): number | undefined {
+    return this.options.requestTimeout
+  }
+
+  get sasl(): SaslOptions | undefined {
+    return this.options.sasl
+  }
+
+  get searchingSince(): number | undefined {
+    return this.phase._tag === "Searching" ? this.phase.since : undefined
+  }
+
+  lastZxid(): bigint {
     const live = this.conn?.lastZxid ?? 0n
     return live > this.lastZxidSeen ? live : this.lastZxidSeen
   }
 
-  private now(): number {
+  now(): number {
     return this.clock.currentTimeMillisUnsafe()
   }
 
-  subscribe = (f: (event: SessionEvent) => void): () => void => {
+  subscribe(f: (event: SessionEvent) => void): () => void {
     // Created on first use: most sessions only ever have the log's listener.
     const listeners = this.listeners ??= new Set()
     listeners.add(f)
     return () => listeners.delete(f)
   }
 
+  observe(f: (event: SessionEvent) => void): void {
+    this.observer = f
+  }
+
   private publish(server?: string): void {
     const listeners = this.listeners
-    if (listeners === undefined) return
+    const observer = this.observer
+    if (listeners === undefined && observer === undefined) return
     const event: SessionEvent = { state: this.state, sessionId: this.sessionId, server }
-    for (const f of listeners) f(event)
+    observer?.(event)
+    if (listeners !== undefined) for (const f of listeners) f(event)
   }
 
   // -- Requests -------------------------------------------------------------------------------
 
-  private nextXid = (): number => {
+  private nextXid(): number {
     this.xid = this.xid >= 0x7fffffff ? 1 : this.xid + 1
     return this.xid
   }
 
-  submit = (call: Call): void => {
+  submit(call: Call): void {
     const phase = this.phase
     switch (phase._tag) {
       case "Live":
@@ -244,7 +297,7 @@ export class SupervisorImpl implements Supervisor {
    * addAuth: remembered first (so a reconnect re-sends it), then sent with xid -4. Its reply
    * comes out of band, matched in send order.
    */
-  addAuth = (entry: AuthEntry, done: (err: number) => void): void => {
+  addAuth(entry: AuthEntry, done: (err: number) => void): void {
     const phase = this.phase
     if (phase._tag === "Ended") return done(phase.code)
     if (phase._tag === "Closing") return done(ErrorCode.Closing)
@@ -262,11 +315,11 @@ export class SupervisorImpl implements Supervisor {
    * Sends a request whose outcome nobody waits for (re-arming watches); dropped when no
    * connection is live, since the next connection's SetWatches covers it.
    */
-  private sendInternal: Send = (op, write, replied) => {
+  send(op: number, write: (w: JuteWriter) => void, replied?: () => void): void {
     if (this.phase._tag === "Live") this.phase.conn.send(internalCall(op, write, replied))
   }
 
-  updateHosts = (hosts: ReadonlyArray<HostPort>): void => {
+  updateHosts(hosts: ReadonlyArray<HostPort>): void {
     this.hosts = hosts
     this.hostIndex = 0
     const conn = this.conn
@@ -275,32 +328,49 @@ export class SupervisorImpl implements Supervisor {
     }
   }
 
-  // -- Connecting -----------------------------------------------------------------------------
+  /** Fails with OperationTimeout the queued calls submitted before `cutoff`. */
+  timeOutQueued(cutoff: number, detail: string): void {
+    if (this.queue.length === 0) return
+    this.queue = this.queue.filter((call) => {
+      if (call.done) return false
+      if (call.sentAt >= cutoff) return true
+      abortCall(call, ErrorCode.OperationTimeout, detail)
+      return false
+    })
+  }
 
-  /** One attempt on the next host: the connection, the handshake, SASL; then establish. */
-  private connectOnce: Effect.Effect<void, ZkError> = Effect.suspend(() => {
-    if (this.phase._tag === "Ended") return Effect.fail(this.endedError("connect"))
-    const hosts = this.hosts
-    const host = hosts[this.hostIndex++ % hosts.length]!
-    // Java gives each host sessionTimeout/hostCount; at least three attempts fit in the session
-    // timeout here, so one swallowed handshake cannot use up the whole session.
-    const attemptTimeout = Math.max(1000, Math.floor(this.options.sessionTimeout / Math.max(3, hosts.length)))
-    const conn: Connection = new Connection({
+  expire(detail: string): void {
+    this.end(ErrorCode.SessionExpired, detail, "Expired")
+  }
+
+  // -- Connecting (see reconnect.ts) ----------------------------------------------------------
+
+  nextHost(): HostPort {
+    return this.hosts[this.hostIndex++ % this.hosts.length]!
+  }
+
+  moveTo(index: number): void {
+    this.hostIndex = index
+  }
+
+  attemptFailed(error: ZkError): void {
+    this.lastAttemptError = error
+  }
+
+  open(host: HostPort): { readonly conn: Connection; readonly request: Protocol.ConnectRequest } {
+    const events = new Wiring(this)
+    const conn = events.conn = new Connection({
       address: ConnectString.formatHost(host),
       now: () => this.now(),
       maxFrame: this.options.maxFrame,
       maxRequest: this.options.maxRequest,
-      nextXid: this.nextXid,
+      nextXid: () => this.nextXid(),
       stampCalls: this.options.requestTimeout !== undefined,
-      events: {
-        onNotification: (event) => this.onNotification(event),
-        onAuthReply: (err) => this.onAuthReply(err),
-        onClosed: () => this.onConnectionClosed(conn)
-      }
+      events
     })
     const request: Protocol.ConnectRequest = {
       protocolVersion: 0,
-      lastZxidSeen: this.lastZxid,
+      lastZxidSeen: this.lastZxid(),
       timeOut: this.options.sessionTimeout,
       // Java's rule: a session only ever seen by read-only servers is theirs alone (the quorum
       // never heard of it), so ask a read-write server for a new one.
@@ -308,49 +378,29 @@ export class SupervisorImpl implements Supervisor {
       passwd: this.seenRwServer ? this.passwd : new Uint8Array(16),
       readOnly: this.options.canBeReadOnly
     }
-    const sasl = this.options.sasl
-    return Handshake.connect(this.transport, host, conn, request, attemptTimeout).pipe(
-      Effect.flatMap((response) => {
-        if (this.stopped) {
-          // Expired client-side or closed while this handshake was on its way: the session is
-          // over for the caller, so a late reply must not bring it back.
-          conn.close("the session ended during the handshake")
-          return Effect.fail(this.phase._tag === "Ended" ? this.endedError("connect") : fromCode(ErrorCode.Closing, { op: "connect", detail: "the session is closing" }))
-        }
-        if (sasl === undefined) return Effect.succeed(response)
-        return Handshake.saslLogin(conn, sasl, attemptTimeout).pipe(
-          Effect.flatMap(() =>
-            conn.isClosed || this.stopped
-              ? Effect.fail(fromCode(ErrorCode.ConnectionLoss, { op: "connect", detail: `${conn.address}: closed during SASL` }))
-              : Effect.succeed(response)
-          )
-        )
-      }),
-      Effect.flatMap((response) => Effect.sync(() => this.establish(conn, response))),
-      Effect.catchIf(
-        (e): e is Handshake.Refusal => !("message" in e),
-        (refusal) => {
-          if (refusal._tag === "Expired") {
-            this.end(ErrorCode.SessionExpired, `the server at ${conn.address} no longer knows session ${hexId(this.sessionId)}`, "Expired")
-            return Effect.fail(this.endedError("connect"))
-          }
-          conn.close(refusal.detail)
-          this.end(ErrorCode.AuthFailed, refusal.detail, "AuthFailed")
-          return Effect.fail(this.endedError("sasl"))
-        }
-      ),
-      Effect.onInterrupt(() => Effect.sync(() => conn.close("interrupted")))
-    )
-  })
+    return { conn, request }
+  }
 
-  private endedError(op: string): ZkError {
+  refused(conn: Connection, refusal: Refusal): ZkError {
+    if (refusal._tag === "Expired") {
+      this.end(ErrorCode.SessionExpired, `the server at ${conn.address} no longer knows session ${hexId(this.sessionId)}`, "Expired")
+      return this.endedError("connect")
+    }
+    conn.close(refusal.detail)
+    this.end(ErrorCode.AuthFailed, refusal.detail, "AuthFailed")
+    return this.endedError("sasl")
+  }
+
+  endedError(op: string): ZkError {
     const phase = this.phase
     return phase._tag === "Ended"
       ? fromCode(phase.code, { op, detail: phase.detail })
+      : phase._tag === "Closing"
+      ? fromCode(ErrorCode.Closing, { op, detail: "the session is closing" })
       : fromCode(ErrorCode.ConnectionLoss, { op, detail: "the session is not over" })
   }
 
-  private establish(conn: Connection, response: Protocol.ConnectResponse): void {
+  establish(conn: Connection, response: Protocol.ConnectResponse): void {
     this.sessionId = response.sessionId
     this.passwd = response.passwd
     this.negotiatedTimeout = response.timeOut
@@ -365,15 +415,16 @@ export class SupervisorImpl implements Supervisor {
       this.authWaiters.push(i < resent ? ignoreAuth : fresh[i - resent]!)
       conn.sendAuth(entry.scheme, entry.auth)
     })
-    this.watches.replay((op, write, replied) => conn.send(internalCall(op, write, replied)))
+    this.watchManager?.replay((op, write, replied) => conn.send(internalCall(op, write, replied)))
     const queued = this.queue
     this.queue = []
     for (const call of queued) if (!call.done) conn.send(call)
     this.publish(conn.address)
-    Deferred.doneUnsafe(this.firstConnect, Exit.void)
+    if (this.firstConnect !== undefined) Deferred.doneUnsafe(this.firstConnect, Exit.void)
   }
 
-  private onConnectionClosed(conn: Connection): void {
+  /** @internal (for `Wiring`) */
+  onConnectionClosed(conn: Connection): void {
     if (this.conn !== conn) return
     if (conn.lastZxid > this.lastZxidSeen) this.lastZxidSeen = conn.lastZxid
     const waiters = this.authWaiters
@@ -385,29 +436,21 @@ export class SupervisorImpl implements Supervisor {
       // last heard from it; a drop noticed by the read timeout is already 2/3 of a timeout late.
       this.phase = { _tag: "Searching", state: "Disconnected", since: conn.lastRecv }
       this.publish(conn.address)
+      this.startSearch()
     } else if (phase._tag === "Closing") {
       this.phase = { ...phase, conn: undefined }
     }
-    this.connectionGone()
   }
 
-  private connectionGone(): void {
-    const f = this.connClosed
-    this.connClosed = undefined
-    f?.()
-  }
-
-  private onNotification(event: Protocol.WatcherEvent): void {
+  /** @internal (for `Wiring`) */
+  onNotification(event: Protocol.WatcherEvent): void {
     const type = WatchEvent.typeFromCode(event.type)
     if (type === undefined) return
-    this.watches.dispatch(event.path, { type, path: this.clientPath(event.path) })
+    this.watchManager?.dispatch(event.path, { type, path: ZNodePath.stripChroot(this.chroot, event.path) })
   }
 
-  private clientPath(serverPath: string): string {
-    return ZNodePath.stripChroot(this.chroot, serverPath)
-  }
-
-  private onAuthReply(err: number): void {
+  /** @internal (for `Wiring`) */
+  onAuthReply(err: number): void {
     const done = this.authWaiters.shift()
     if (err === ErrorCode.AuthFailed) {
       // Terminal, as in Java: the server closes the connection and the identity is unusable.
@@ -430,184 +473,27 @@ export class SupervisorImpl implements Supervisor {
     for (const call of queued) abortCall(call, code, detail)
     for (const done of this.pendingAuthDone) done(code)
     this.pendingAuthDone = []
-    this.watches.failAll(fromCode(code, { op: "watch", detail }))
+    this.watchManager?.failAll(fromCode(code, { op: "watch", detail }))
     this.publish(conn?.address)
-    Deferred.doneUnsafe(this.firstConnect, Exit.fail(fromCode(code, { op: "connect", detail })))
-    this.connectionGone()
+    if (this.firstConnect !== undefined) {
+      Deferred.doneUnsafe(this.firstConnect, Exit.fail(fromCode(code, { op: "connect", detail })))
+    }
   }
 
   // -- Fibers ---------------------------------------------------------------------------------
 
-  /** Resolves when the live connection closes (at once when there is none). */
-  private readonly awaitConnectionClosed: Effect.Effect<void> = Effect.callback<void>((resume) => {
-    if (this.phase._tag !== "Live") return resume(Effect.void)
-    this.connClosed = () => resume(Effect.void)
-  })
-
-  /** Connect, wait for the connection to drop, repeat; until the session ends. */
-  private readonly reconnectLoop: Effect.Effect<void> = Effect.gen({ self: this }, function*() {
-    while (!this.stopped) {
-      const connected = yield* Effect.result(
-        this.connectOnce.pipe(
-          Effect.tapError((e) => {
-            this.lastAttemptError = e
-            return Effect.logDebug(`ZooKeeper connection attempt failed: ${e.message}`)
-          }),
-          Effect.retry({
-            schedule: this.options.reconnectSchedule,
-            while: (e) => e._tag === "ConnectionLoss" && !this.stopped
-          })
-        )
-      )
-      if (connected._tag === "Failure") {
-        if (this.stopped || connected.failure._tag !== "ConnectionLoss") return
-        // The schedule ran out while the session may still be alive: pause, then start over.
-        // Only expiry or close ends the search, and a finite schedule cannot become a hot loop.
-        yield* Effect.sleep(Duration.seconds(1))
-        continue
-      }
-      yield* this.awaitConnectionClosed
-    }
-  })
-
-  /**
-   * While connected to a read-only server, look for a read-write one (Java's pingRwServer):
-   * ask every other server `isro`, with a backoff from 250 ms to 5 s, and move to the first
-   * that answers `rw`.
-   */
-  private seekReadWrite(): Effect.Effect<void> {
-    return Effect.gen({ self: this }, function*() {
-      let interval = 250
-      for (;;) {
-        yield* Effect.sleep(Duration.millis(interval))
-        const conn = this.conn
-        if (this.state !== "ConnectedReadOnly" || conn === undefined) {
-          interval = 250
-          continue
-        }
-        interval = Math.min(interval * 2, 5000)
-        for (let i = 0; i < this.hosts.length; i++) {
-          const host = this.hosts[i]!
-          const address = ConnectString.formatHost(host)
-          if (address === conn.address) continue
-          if ((yield* this.isReadWrite(host)) && this.conn === conn) {
-            this.hostIndex = i
-            conn.close(`a read-write server is available at ${address}`)
-            break
-          }
-        }
-      }
-    })
+  /** Starts looking for a server in a fiber of its own, unless a search already runs. */
+  private startSearch(): void {
+    const run = this.run
+    if (run === undefined || this.searching !== undefined || this.stopped) return
+    this.searching = run(Effect.onExit(search(this, this.options.reconnectSchedule), (exit) =>
+      Effect.sync(() => {
+        this.searching = undefined
+        // The connection it found may already be gone (lost before this fiber finished): then
+        // nobody else is looking.
+        if (Exit.isSuccess(exit) && exit.value && this.phase._tag === "Searching") this.startSearch()
+      })))
   }
-
-  /** The `isro` four-letter word: "rw" from a server in the quorum. */
-  private isReadWrite(host: HostPort): Effect.Effect<boolean> {
-    return Effect.gen({ self: this }, function*() {
-      const answer = Deferred.makeUnsafe<string>()
-      let text = ""
-      const channel = yield* this.transport.connect(host, {
-        onData: (chunk) => {
-          for (const byte of chunk) text += String.fromCharCode(byte)
-        },
-        onClose: () => Deferred.doneUnsafe(answer, Exit.succeed(text))
-      }, 1000)
-      channel.write(ISRO)
-      const reply = yield* Deferred.await(answer).pipe(
-        Effect.timeoutOrElse({ duration: "1 second", orElse: () => Effect.succeed("") }),
-        Effect.ensuring(Effect.sync(() => channel.close()))
-      )
-      return reply.trim() === "rw"
-    }).pipe(Effect.orElseSucceed(() => false))
-  }
-
-  // -- Timers ---------------------------------------------------------------------------------
-
-  /**
-   * The timeout that paces pings, the read timeout and close: the negotiated one, but never
-   * more than the requested one or a minute, so a server granting an absurd timeout cannot make
-   * a silent connection look alive for weeks. Client-side expiry still uses the negotiated one.
-   */
-  private get liveness(): number {
-    const negotiated = this.negotiatedTimeout || this.options.sessionTimeout
-    return Math.min(negotiated, Math.max(this.options.sessionTimeout, 60_000))
-  }
-
-  private get readTimeout(): number {
-    return (this.liveness * 2) / 3
-  }
-
-  /** Nothing at all for 2/3 of the timeout: half-open or dead. Drop it and try another host. */
-  private readonly dropSilentConnection: Effect.Effect<void> = Effect.sync(() => {
-    const conn = this.conn
-    if (conn === undefined || this.negotiatedTimeout <= 0) return
-    const readTimeout = this.readTimeout
-    if (this.now() - conn.lastRecv > readTimeout) {
-      conn.close(`no reply from ${conn.address} within ${Math.round(readTimeout)} ms`)
-    }
-  })
-
-  /** A ping once nothing was sent for a third of the timeout, so the server hears from us. */
-  private readonly ping: Effect.Effect<void> = Effect.sync(() => {
-    const conn = this.conn
-    if (conn === undefined || conn.isClosed || this.negotiatedTimeout <= 0) return
-    if (this.now() - conn.lastSend >= this.readTimeout / 2) conn.sendPing()
-  })
-
-  /** Fails with OperationTimeout the calls that waited longer than `requestTimeout`. */
-  private readonly timeOutRequests: Effect.Effect<void> = Effect.sync(() => {
-    const requestTimeout = this.options.requestTimeout
-    if (requestTimeout === undefined) return
-    const now = this.now()
-    const conn = this.conn
-    if (conn !== undefined) {
-      for (const call of conn.waiting()) {
-        if (now - call.sentAt <= requestTimeout) break
-        if (!call.done) abortCall(call, ErrorCode.OperationTimeout, `no reply within ${requestTimeout} ms`)
-      }
-    }
-    if (this.queue.length > 0) {
-      this.queue = this.queue.filter((call) => {
-        if (call.done) return false
-        if (now - call.sentAt <= requestTimeout) return true
-        abortCall(call, ErrorCode.OperationTimeout, `no connection within ${requestTimeout} ms`)
-        return false
-      })
-    }
-  })
-
-  /**
-   * Nobody could be reached for longer than the session timeout: the ensemble has expired the
-   * session by now, so say so instead of looping in Connecting (the server would say the same
-   * at the next reconnect).
-   */
-  private readonly expireWhenUnreachable: Effect.Effect<void> = Effect.sync(() => {
-    const phase = this.phase
-    const negotiated = this.negotiatedTimeout
-    if (phase._tag !== "Searching" || phase.since === undefined || negotiated <= 0) return
-    const away = this.now() - phase.since
-    if (away > negotiated) {
-      this.end(
-        ErrorCode.SessionExpired,
-        `nothing heard from any server for ${away} ms, more than the session timeout of ${negotiated} ms`,
-        "Expired"
-      )
-    }
-  })
-
-  private tickInterval(): number {
-    const candidates = [this.liveness / 12, 500]
-    if (this.options.requestTimeout !== undefined) candidates.push(this.options.requestTimeout / 4)
-    return Math.max(10, Math.floor(Math.min(...candidates)))
-  }
-
-  /** The one timer fiber: every tick runs each timer's check. */
-  private readonly timers: Effect.Effect<void> = Effect.suspend(() => Effect.sleep(Duration.millis(this.tickInterval()))).pipe(
-    Effect.andThen(this.dropSilentConnection),
-    Effect.andThen(this.ping),
-    Effect.andThen(this.timeOutRequests),
-    Effect.andThen(this.expireWhenUnreachable),
-    Effect.forever
-  )
 
   /**
    * Starts the fibers in `scope` and waits for the first connection. Fails with the terminal
@@ -616,11 +502,26 @@ export class SupervisorImpl implements Supervisor {
    */
   start(scope: Scope.Scope): Effect.Effect<void, ZkError> {
     return Effect.gen({ self: this }, function*() {
-      const fibers = [yield* Effect.forkIn(this.reconnectLoop, scope), yield* Effect.forkIn(this.timers, scope)]
-      if (this.options.canBeReadOnly) fibers.push(yield* Effect.forkIn(this.seekReadWrite(), scope))
-      yield* Scope.addFinalizer(scope, Effect.andThen(this.close, Fiber.interruptAll(fibers)))
+      this.run = Effect.runForkWith(yield* Effect.context<never>())
+      const firstConnect = this.firstConnect = Deferred.makeUnsafe<void, ZkError>()
+      const keepers: Array<Fiber.Fiber<void>> = []
+      if (this.options.canBeReadOnly) keepers.push(yield* Effect.forkIn(seekReadWrite(this), scope))
+      const stopTimers = Timers.start(this, this.clock)
+      yield* Scope.addFinalizer(
+        scope,
+        Effect.andThen(
+          Effect.andThen(Effect.sync(() => this.observer = undefined), this.close),
+          Effect.suspend(() => {
+            stopTimers()
+            this.run = undefined
+            const fibers = this.searching === undefined ? keepers : [...keepers, this.searching]
+            return Fiber.interruptAll(fibers)
+          })
+        )
+      )
+      this.startSearch()
       const hosts = ConnectString.format(this.hosts)
-      yield* Deferred.await(this.firstConnect).pipe(
+      yield* Deferred.await(firstConnect).pipe(
         Effect.timeoutOrElse({
           duration: Duration.millis(this.options.connectTimeout),
           orElse: () => {
@@ -635,7 +536,8 @@ export class SupervisorImpl implements Supervisor {
               })
             )
           }
-        })
+        }),
+        Effect.ensuring(Effect.sync(() => this.firstConnect = undefined))
       )
     }).pipe(Effect.provideService(Clock.Clock, this.clock))
   }
@@ -645,14 +547,18 @@ export class SupervisorImpl implements Supervisor {
    * by the session timeout), then closeSession is sent and the connection closed. Idempotent;
    * never waits for a server that is gone.
    */
-  readonly close: Effect.Effect<void> = Effect.suspend(() => {
+  get close(): Effect.Effect<void> {
+    return Effect.suspend(() => this.closeNow())
+  }
+
+  private closeNow(): Effect.Effect<void> {
     if (this.stopped) return Effect.void
     const conn = this.conn
     this.phase = { _tag: "Closing", conn, state: this.state }
     const queued = this.queue
     this.queue = []
     for (const call of queued) abortCall(call, ErrorCode.Closing, "the session was closed before a server was reachable")
-    const bound = Duration.millis(Math.max(1000, this.liveness))
+    const bound = Duration.millis(Math.max(1000, Timers.liveness(this)))
     const drain = conn === undefined
       ? Effect.void
       : pollUntil(() => conn.isClosed || conn.inFlight === 0).pipe(
@@ -670,17 +576,33 @@ export class SupervisorImpl implements Supervisor {
       Effect.andThen(Effect.sync(() => this.end(ErrorCode.Closing, "the session is closed", "Closed"))),
       Effect.provideService(Clock.Clock, this.clock)
     )
-  })
+  }
+}
+
+/**
+ * What one connection reports, routed to its session: an object with prototype methods rather
+ * than three closures per connection. A closed connection that is no longer the session's is
+ * ignored by `onConnectionClosed`.
+ */
+class Wiring implements ConnectionEvents {
+  private readonly session: SupervisorImpl
+  conn: Connection | undefined = undefined
+  constructor(session: SupervisorImpl) {
+    this.session = session
+  }
+  onNotification(event: Protocol.WatcherEvent): void {
+    this.session.onNotification(event)
+  }
+  onAuthReply(err: number): void {
+    this.session.onAuthReply(err)
+  }
+  onClosed(): void {
+    if (this.conn !== undefined) this.session.onConnectionClosed(this.conn)
+  }
 }
 
 const ignoreAuth = (): void => {}
 const noBody = (): void => {}
-
-const abortCall = (call: Call, code: number, detail: string): void => {
-  if (call.done) return
-  call.done = true
-  call.abort(code, detail)
-}
 
 /**
  * A call the session makes for itself (SetWatches, closeSession); errors are not reported.
@@ -701,6 +623,9 @@ const internalCall = (op: number, write: (w: JuteWriter) => void, replied?: () =
 const pollUntil = (condition: () => boolean): Effect.Effect<void> =>
   Effect.suspend(() => (condition() ? Effect.void : Effect.sleep(Duration.millis(5)).pipe(Effect.andThen(pollUntil(condition)))))
 
+/** The default clock, made once: every session on real time shares it. */
+let realClock: Clock.Clock | undefined
+
 /**
  * Builds a session and starts it in the current scope. Its timers run on the real clock unless
  * `SessionClock` says otherwise.
@@ -708,7 +633,7 @@ const pollUntil = (condition: () => boolean): Effect.Effect<void> =>
 export const make = (options: SessionOptions): Effect.Effect<Supervisor, ZkError, Transport | Scope.Scope> =>
   Effect.gen(function*() {
     const transport = yield* Transport
-    const clock = (yield* SessionClock) ?? Clock.Clock.defaultValue()
+    const clock = (yield* SessionClock) ?? (realClock ??= Clock.Clock.defaultValue())
     const scope = yield* Scope.Scope
     const supervisor = new SupervisorImpl(options, transport, clock)
     yield* supervisor.start(scope)

@@ -104,9 +104,9 @@ export type Send = (op: number, write: (w: JuteWriter) => void, replied?: () => 
 /** What the manager needs from its session. */
 export interface WatchPort {
   /** Sends on the live connection; dropped without one (the next SetWatches covers it). */
-  readonly send: Send
+  send(op: number, write: (w: JuteWriter) => void, replied?: () => void): void
   /** The last zxid seen, for SetWatches. */
-  readonly lastZxid: () => bigint
+  lastZxid(): bigint
 }
 
 /** Java's SET_WATCHES_MAX_LENGTH: a SetWatches batch closes once its paths reach 128 KiB. */
@@ -137,6 +137,11 @@ export class WatchManager {
     this.port = port
   }
 
+  /** Sends through the port (made per use: a manager keeps no function of its own). */
+  private get toPort(): Send {
+    return (op, write, replied) => this.port.send(op, write, replied)
+  }
+
   /** One-shot watches registered and not yet fired (gozk's CountPendingWatches). */
   get size(): number {
     return this.count
@@ -157,7 +162,7 @@ export class WatchManager {
     else set.add(listener)
     this.count++
     if (this.persistent.size > 0 || this.recursive.size > 0) {
-      for (const mode of this.persistentModesAt(serverPath)) this.sendAddWatch(serverPath, mode, this.port.send)
+      for (const mode of this.persistentModesAt(serverPath)) this.sendAddWatch(serverPath, mode, this.toPort)
     }
     return listener
   }
@@ -249,7 +254,7 @@ export class WatchManager {
     const set = map.get(serverPath)
     if (set === undefined || !set.delete(listener) || set.size > 0) return
     map.delete(serverPath)
-    const send = this.port.send
+    const send = this.toPort
     send(Protocol.OpCode.RemoveWatches, (w) => Protocol.writeWatcherRequest(w, serverPath, Protocol.WatcherType.Any))
     const has = (table: WatchTable): Array<string> => (this[table].has(serverPath) ? [serverPath] : [])
     this.sendSetWatches([has("data"), has("exist"), has("child"), [], []], send)
