@@ -176,8 +176,10 @@ export const make = (options: NodeTransportOptions = {}): Transport["Service"] =
         tcpConnected = true
       })
       const channel: Channel = {
+        // A write the kernel took whole leaves nothing queued: Node no longer holds `bytes`.
         write: (bytes) => {
           socket.write(bytes)
+          return socket.writableLength === 0
         },
         close: () => {
           socket.destroy()
