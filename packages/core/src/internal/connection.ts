@@ -228,8 +228,8 @@ export class Connection implements ChannelHandlers {
   private dispatch(r: JuteReader): void {
     const xid = r.int()
     // The zxid as two halves: a bigint per reply is an allocation, and it is only compared.
-    const zxidHigh = r.int()
-    const zxidLow = r.int() >>> 0
+    const zxidHigh = r.highHalf()
+    const zxidLow = r.lowHalf()
     const err = r.int()
     switch (xid) {
       case Protocol.Xid.Notification:

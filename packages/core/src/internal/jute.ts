@@ -76,6 +76,25 @@ export class JuteReader {
     return v
   }
 
+  /**
+   * The high half (signed) of a long, for comparing one without building a bigint; `lowHalf`
+   * reads the rest. Checked as the whole long, so a truncated one reads as one.
+   */
+  highHalf(): number {
+    this.need(8, "long")
+    const v = this.view.getInt32(this.pos)
+    this.pos += 4
+    return v
+  }
+
+  /** The low half (unsigned) of the long whose high half was just read. */
+  lowHalf(): number {
+    this.need(4, "long")
+    const v = this.view.getUint32(this.pos)
+    this.pos += 4
+    return v
+  }
+
   bool(): boolean {
     this.need(1, "boolean")
     return this.buf[this.pos++] !== 0
