@@ -466,7 +466,7 @@ export const readConnectResponse = (r: JuteReader): ConnectResponse => ({
   protocolVersion: r.int(),
   timeOut: r.int(),
   sessionId: r.long(),
-  passwd: r.buffer() ?? new Uint8Array(16),
+  passwd: r.buffer(true) ?? new Uint8Array(16),
   readOnly: r.remaining > 0 ? r.bool() : false
 })
 

@@ -111,11 +111,15 @@ export class JuteReader {
     return n
   }
 
-  /** A buffer, copied out of the frame so it never pins the read buffer. `null` for -1. */
-  buffer(): Uint8Array | null {
+  /**
+   * A buffer, copied out of the frame so it never pins the read buffer. `null` for -1. Small
+   * ones are views of a shared slab; `own` gives memory of its own, for bytes kept for a
+   * session's life (its password), which would otherwise keep a whole slab alive.
+   */
+  buffer(own = false): Uint8Array | null {
     const n = this.length("buffer", 1)
     if (n === -1) return null
-    const out = copyOut(this.buf, this.pos, n)
+    const out = own ? this.buf.slice(this.pos, this.pos + n) : copyOut(this.buf, this.pos, n)
     this.pos += n
     return out
   }
