@@ -82,17 +82,13 @@ export class JuteReader {
    */
   highHalf(): number {
     this.need(8, "long")
-    const v = this.view.getInt32(this.pos)
-    this.pos += 4
-    return v
+    return this.int()
   }
 
   /** The low half (unsigned) of the long whose high half was just read. */
   lowHalf(): number {
     this.need(4, "long")
-    const v = this.view.getUint32(this.pos)
-    this.pos += 4
-    return v
+    return this.int() >>> 0
   }
 
   bool(): boolean {
