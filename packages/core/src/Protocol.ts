@@ -6,12 +6,18 @@
  * Layout follows `zookeeper.jute`; the traps the record names do not show are commented where
  * they bite (docs/protocol.md collects them).
  *
+ * This module is the record layer: one encoder and one decoder per record, each a pure function
+ * of one frame's bytes. The two layers under it have modules of their own and are re-exported
+ * here: the jute primitives (`internal/jute.ts`: integers, buffers, strings, vectors) and the
+ * framing (`internal/frames.ts`: the length prefix and the stream decoder, which keeps state
+ * across reads).
+ *
  * @since 0.1.0
  */
-import * as Data from "effect/Data"
 import type * as Acl from "./Acl.ts"
 import type { Stat } from "./Stat.ts"
 import * as Stats from "./Stat.ts"
+import { DecodeError } from "./internal/frames.ts"
 import { DecodeFailure, JuteReader, JuteWriter } from "./internal/jute.ts"
 
 /**
@@ -137,14 +143,13 @@ export const AddWatchMode = { Persistent: 0, PersistentRecursive: 1 } as const
 export const SERVER_MAX_FRAME = 0xfffff
 
 /**
- * Default limit for incoming frames. A little above 1 MiB, because the server does not bound
- * its own replies: a getData of a node just under the limit comes back with a header and a
- * Stat on top (docs/protocol.md#framing).
+ * Default limit for incoming frames: a little above 1 MiB, because the server does not bound
+ * its own replies.
  *
  * @since 0.1.0
  * @category constants
  */
-export const DEFAULT_MAX_FRAME = 0x100000 + 64 * 1024
+export { DEFAULT_MAX_FRAME } from "./internal/frames.ts"
 
 /**
  * A frame or record that could not be decoded: truncated, oversized or malformed. The session
@@ -153,13 +158,16 @@ export const DEFAULT_MAX_FRAME = 0x100000 + 64 * 1024
  * @since 0.1.0
  * @category errors
  */
-export class DecodeError extends Data.TaggedError("DecodeError")<{
-  readonly reason: string
-}> {
-  override get message(): string {
-    return `malformed ZooKeeper frame: ${this.reason}`
-  }
-}
+export { DecodeError } from "./internal/frames.ts"
+
+/**
+ * Splits a byte stream into frames, handing each complete frame body out as a view of the
+ * chunk it arrived in (only a frame split across chunks is assembled).
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export { FrameDecoder } from "./internal/frames.ts"
 
 // ---------------------------------------------------------------------------------------------
 // Records
@@ -458,7 +466,7 @@ export const readConnectResponse = (r: JuteReader): ConnectResponse => ({
   protocolVersion: r.int(),
   timeOut: r.int(),
   sessionId: r.long(),
-  passwd: r.buffer() ?? new Uint8Array(16),
+  passwd: r.buffer(true) ?? new Uint8Array(16),
   readOnly: r.remaining > 0 ? r.bool() : false
 })
 
@@ -589,124 +597,4 @@ export const encodeFrame = (write: (w: JuteWriter) => void): Uint8Array => {
   write(w)
   w.endFrame(at)
   return w.take()
-}
-
-// ---------------------------------------------------------------------------------------------
-// Framing
-
-/**
- * Split frames up to this size reuse one buffer (a 10,000-name getChildren reply is about
- * 190 KB); a bigger one gets its own, so a single 1 MB reply does not pin 1 MB for the rest of
- * the process's life.
- */
-const KEEP_ASSEMBLY = 256 * 1024
-
-/**
- * The process's spare assembly buffer. A decoder borrows it for one split frame and gives it
- * back once the frame was handed out, so an idle connection holds no assembly buffer at all,
- * and a busy one reuses the same memory frame after frame. Two frames split at the same time
- * (on two connections) simply make the second decoder allocate its own.
- */
-let spareAssembly: Uint8Array | undefined = undefined
-
-const borrowAssembly = (len: number): Uint8Array => {
-  const spare = spareAssembly
-  if (spare !== undefined && spare.length >= len) {
-    spareAssembly = undefined
-    return spare
-  }
-  return new Uint8Array(len)
-}
-
-const returnAssembly = (buffer: Uint8Array): void => {
-  if (buffer.length > KEEP_ASSEMBLY) return
-  if (spareAssembly === undefined || spareAssembly.length < buffer.length) spareAssembly = buffer
-}
-
-/**
- * Splits a byte stream into frames. Frames that arrive whole inside one chunk are handed out
- * as views of that chunk (no copy); only a frame split across chunks is assembled, in a buffer
- * sized once its length is known. A length prefix that is negative or above `maxFrame` is an
- * error before anything is allocated for it.
- *
- * A frame is only valid during its `onFrame` call: the assembly buffer is reused by the next
- * split frame, of this or another connection (decoders copy out what they keep). Allocating it
- * per frame cost a fresh mmap and its page faults on every large reply: 18% of a 10,000-name
- * getChildren's CPU.
- *
- * @since 0.1.0
- * @category decoding
- */
-export class FrameDecoder {
-  readonly maxFrame: number
-  /** Bytes of a length prefix split across chunks. */
-  private prefix = new Uint8Array(4)
-  private prefixLen = 0
-  /** The frame being assembled across chunks, if any: a view of `assembly`. */
-  private partial: Uint8Array | undefined = undefined
-  private partialLen = 0
-  /** The borrowed buffer behind `partial`, returned once the frame is out. */
-  private assembly: Uint8Array | undefined = undefined
-
-  constructor(maxFrame: number = DEFAULT_MAX_FRAME) {
-    this.maxFrame = maxFrame
-  }
-
-  /** True while a frame is only partly received. */
-  get pending(): boolean {
-    return this.prefixLen > 0 || this.partial !== undefined
-  }
-
-  /**
-   * Feeds a chunk; calls `onFrame(buf, start, end)` for each complete frame body, in order.
-   * Returns a `DecodeError` on an invalid length prefix (the stream is then unusable).
-   */
-  push(chunk: Uint8Array, onFrame: (buf: Uint8Array, start: number, end: number) => void): DecodeError | undefined {
-    let pos = 0
-    const n = chunk.length
-    while (pos < n) {
-      if (this.partial !== undefined) {
-        const take = Math.min(this.partial.length - this.partialLen, n - pos)
-        this.partial.set(chunk.subarray(pos, pos + take), this.partialLen)
-        this.partialLen += take
-        pos += take
-        if (this.partialLen === this.partial.length) {
-          const frame = this.partial
-          const assembly = this.assembly ?? frame
-          this.partial = undefined
-          this.assembly = undefined
-          this.partialLen = 0
-          try {
-            onFrame(frame, 0, frame.length)
-          } finally {
-            returnAssembly(assembly)
-          }
-        }
-        continue
-      }
-      let len: number
-      if (this.prefixLen > 0 || n - pos < 4) {
-        while (this.prefixLen < 4 && pos < n) this.prefix[this.prefixLen++] = chunk[pos++]!
-        if (this.prefixLen < 4) return undefined
-        this.prefixLen = 0
-        len = ((this.prefix[0]! << 24) | (this.prefix[1]! << 16) | (this.prefix[2]! << 8) | this.prefix[3]!) | 0
-      } else {
-        len = ((chunk[pos]! << 24) | (chunk[pos + 1]! << 16) | (chunk[pos + 2]! << 8) | chunk[pos + 3]!) | 0
-        pos += 4
-      }
-      if (len < 0 || len > this.maxFrame) {
-        return new DecodeError({ reason: `frame length ${len} outside 0..${this.maxFrame}` })
-      }
-      if (n - pos >= len) {
-        onFrame(chunk, pos, pos + len)
-        pos += len
-      } else {
-        const assembly = borrowAssembly(len)
-        this.assembly = assembly
-        this.partial = assembly.length === len ? assembly : assembly.subarray(0, len)
-        this.partialLen = 0
-      }
-    }
-    return undefined
-  }
 }

@@ -29,8 +29,14 @@ export type { HostPort }
  * @category models
  */
 export interface Channel {
-  /** Queues bytes for sending; never blocks. The buffer may be reused once this returns. */
-  readonly write: (bytes: Uint8Array) => void
+  /**
+   * Queues bytes for sending; never blocks. Returns `true` when the transport is already done
+   * with `bytes` (sent or copied), so the caller may write its next frames over that memory;
+   * anything else means the transport keeps `bytes` until they are sent and the caller leaves
+   * them alone. Reusing the memory saves a copy and an allocation per flush of pipelined
+   * requests.
+   */
+  readonly write: (bytes: Uint8Array) => boolean | void
   /** Closes the connection; `onClose` follows. Idempotent. */
   readonly close: () => void
 }

@@ -188,8 +188,11 @@ class NodeChannel implements Channel {
     socket.on("close", () => this.closed())
   }
 
-  write(bytes: Uint8Array): void {
+  // A write the kernel took whole leaves nothing queued: Node no longer holds `bytes`, so the
+  // session may reuse its write buffer.
+  write(bytes: Uint8Array): boolean {
     this.socket.write(bytes)
+    return this.socket.writableLength === 0
   }
 
   close(): void {

@@ -12,7 +12,7 @@
 import * as Protocol from "../Protocol.ts"
 import type { Channel, ChannelHandlers } from "../Transport.ts"
 import { ErrorCode } from "../ZkError.ts"
-import { DecodeFailure, type JuteReader, JuteWriter } from "./jute.ts"
+import { DecodeFailure, JuteReader, JuteWriter } from "./jute.ts"
 
 /**
  * A request in flight or waiting for a connection.
@@ -52,10 +52,8 @@ export type Handshake =
 /** Write buffer bytes an idle connection keeps (a ping, a few small requests). */
 const IDLE_WRITER = 256
 
-interface Pending {
-  readonly xid: number
-  readonly call: Call
-}
+/** First capacity of the reply FIFO (a power of two: slots are masked, never divided). */
+const FIFO_START = 16
 
 /** @internal */
 export class Connection implements ChannelHandlers {
@@ -65,9 +63,15 @@ export class Connection implements ChannelHandlers {
   private readonly maxRequest: number
   private readonly decoder: Protocol.FrameDecoder
   private readonly writer = new JuteWriter(IDLE_WRITER)
+  /** One reader, pointed at each reply frame in turn. */
+  private readonly reader = new JuteReader(new Uint8Array(0))
   private channel: Channel | undefined = undefined
-  private readonly pending: Array<Pending | undefined> = []
+  // The FIFO of calls awaiting replies: a ring of parallel arrays, so a request adds no object
+  // of its own and a long pipelined burst does not grow an array (replies come in send order).
+  private calls: Array<Call | undefined> = new Array(FIFO_START)
+  private xids = new Int32Array(FIFO_START)
   private head = 0
+  private size = 0
   private flushScheduled = false
   private handshake: ((h: Handshake) => void) | undefined = undefined
   private closed = false
@@ -104,15 +108,49 @@ export class Connection implements ChannelHandlers {
 
   /** Calls sent and not yet answered. */
   get inFlight(): number {
-    return this.pending.length - this.head
+    return this.size
   }
 
-  /** The oldest call still waiting for its reply, for request timeouts. */
+  /** The calls waiting for their replies, oldest first, for request timeouts. */
   *waiting(): Iterable<Call> {
-    for (let i = this.head; i < this.pending.length; i++) {
-      const entry = this.pending[i]
-      if (entry !== undefined) yield entry.call
+    for (const call of this.takeWaiting(false)) yield call
+  }
+
+  /** The waiting calls, oldest first; `clear` also empties the FIFO. */
+  private takeWaiting(clear: boolean): Array<Call> {
+    const out: Array<Call> = []
+    const mask = this.calls.length - 1
+    for (let i = 0; i < this.size; i++) {
+      const slot = (this.head + i) & mask
+      const call = this.calls[slot]
+      if (call !== undefined) out.push(call)
+      if (clear) this.calls[slot] = undefined
     }
+    if (clear) this.head = this.size = 0
+    return out
+  }
+
+  private enqueue(xid: number, call: Call): void {
+    if (this.size === this.calls.length) this.grow()
+    const slot = (this.head + this.size) & (this.calls.length - 1)
+    this.calls[slot] = call
+    this.xids[slot] = xid
+    this.size++
+  }
+
+  private grow(): void {
+    const cap = this.calls.length * 2
+    const calls: Array<Call | undefined> = new Array(cap)
+    const xids = new Int32Array(cap)
+    const mask = this.calls.length - 1
+    for (let i = 0; i < this.size; i++) {
+      const from = (this.head + i) & mask
+      calls[i] = this.calls[from]
+      xids[i] = this.xids[from]!
+    }
+    this.calls = calls
+    this.xids = xids
+    this.head = 0
   }
 
   attach(channel: Channel): void {
@@ -178,7 +216,7 @@ export class Connection implements ChannelHandlers {
       }
       return
     }
-    const r = new Protocol.JuteReader(buf, start, end)
+    const r = this.reader.reset(buf, start, end)
     try {
       this.dispatch(r)
     } catch (e) {
@@ -189,7 +227,9 @@ export class Connection implements ChannelHandlers {
 
   private dispatch(r: JuteReader): void {
     const xid = r.int()
-    const zxid = r.long()
+    // The zxid as two halves: a bigint per reply is an allocation, and it is only compared.
+    const zxidHigh = r.highHalf()
+    const zxidLow = r.lowHalf()
     const err = r.int()
     switch (xid) {
       case Protocol.Xid.Notification:
@@ -201,22 +241,23 @@ export class Connection implements ChannelHandlers {
         this.events.onAuthReply(err)
         return
     }
-    if (this.head === this.pending.length) {
+    if (this.size === 0) {
       throw new DecodeFailure(`reply with xid ${xid} while no request is waiting`)
     }
-    const entry = this.pending[this.head]
-    if (entry === undefined || entry.xid !== xid) {
+    const head = this.head
+    const call = this.calls[head]
+    if (call === undefined || this.xids[head] !== xid) {
       // Replies come in request order; anything else means the stream cannot be trusted.
-      throw new DecodeFailure(`xid out of order: got ${xid}, expected ${entry?.xid}`)
+      throw new DecodeFailure(`xid out of order: got ${xid}, expected ${this.xids[head]}`)
     }
     // Cleared so a long-lived FIFO does not pin finished calls.
-    this.pending[this.head++] = undefined
-    if (this.head === this.pending.length) {
-      this.pending.length = 0
-      this.head = 0
+    this.calls[head] = undefined
+    this.head = (head + 1) & (this.calls.length - 1)
+    this.size--
+    if (zxidHigh > this.zxidHigh || (zxidHigh === this.zxidHigh && zxidLow > this.zxidLow)) {
+      this.zxidHigh = zxidHigh
+      this.zxidLow = zxidLow
     }
-    if (zxid > 0n) this.zxidSeen(zxid)
-    const call = entry.call
     if (call.done) return
     call.done = true
     try {
@@ -228,10 +269,14 @@ export class Connection implements ChannelHandlers {
     }
   }
 
+  // Highest zxid seen on this connection's FIFO replies, as signed high and unsigned low halves
+  // (0 until a reply carries a positive one).
+  private zxidHigh = 0
+  private zxidLow = 0
+
   /** Highest zxid seen on this connection's FIFO replies; the session reads it after each reply. */
-  lastZxid = 0n
-  private zxidSeen(zxid: bigint): void {
-    if (zxid > this.lastZxid) this.lastZxid = zxid
+  get lastZxid(): bigint {
+    return (BigInt(this.zxidHigh) << 32n) | BigInt(this.zxidLow)
   }
 
   // -- Sending --------------------------------------------------------------------------------
@@ -260,7 +305,7 @@ export class Connection implements ChannelHandlers {
     }
     // Stamped only when request timeouts are on: a clock read per request is measurable.
     if (this.stampCalls) call.sentAt = this.now()
-    this.pending.push({ xid, call })
+    this.enqueue(xid, call)
     this.scheduleFlush()
   }
 
@@ -294,11 +339,12 @@ export class Connection implements ChannelHandlers {
   flush = (): void => {
     this.flushScheduled = false
     if (this.closed || this.channel === undefined || this.writer.pos === 0) return
-    this.channel.write(this.writer.take())
+    const w = this.writer
+    w.sent(this.channel.write(w.written()) !== true)
     this.lastSend = this.now()
     // Nothing awaited: the connection is idle (or answers one request at a time), so the buffer
     // a burst grew is not kept. While requests are pipelined it keeps its capacity.
-    if (this.head === this.pending.length) this.writer.shrink(IDLE_WRITER)
+    if (this.size === 0) w.shrink(IDLE_WRITER)
   }
 
   /**
@@ -314,15 +360,12 @@ export class Connection implements ChannelHandlers {
       this.handshake = undefined
       done({ _tag: "Failed", reason, cause })
     }
-    const pending = this.pending.slice(this.head)
-    this.pending.length = 0
-    this.head = 0
+    const pending = this.takeWaiting(true)
     // The session first, the callers after: an aborted call resumes its fiber in place, and
     // whatever that fiber submits next must wait for the next connection, not hit this one.
     this.events.onClosed(reason, cause)
-    for (const entry of pending) {
-      if (entry === undefined || entry.call.done) continue
-      const call = entry.call
+    for (const call of pending) {
+      if (call.done) continue
       call.done = true
       if (this.closingSession && call.op === Protocol.OpCode.CloseSession) call.reply(0, undefined)
       else call.abort(ErrorCode.ConnectionLoss, reason, cause)

@@ -22,18 +22,36 @@ const fail = (reason: string): never => {
   throw new DecodeFailure(reason)
 }
 
-/** Reads jute fields from `buf[pos, end)`, advancing `pos`. */
+/**
+ * Reads jute fields from `buf[pos, end)`, advancing `pos`. A connection keeps one reader and
+ * points it at each frame with `reset`: a frame is a view of the chunk it arrived in, and a
+ * DataView per frame cost more than decoding a small reply's header.
+ */
 export class JuteReader {
-  readonly buf: Uint8Array
-  readonly view: DataView
+  buf: Uint8Array
+  view: DataView
   pos: number
-  readonly end: number
+  end: number
 
   constructor(buf: Uint8Array, start = 0, end = buf.length) {
     this.buf = buf
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
     this.pos = start
     this.end = end
+  }
+
+  /** Points the reader at `buf[start, end)`, keeping its DataView when `buf` starts where it did. */
+  reset(buf: Uint8Array, start: number, end: number): this {
+    if (buf !== this.buf) {
+      // Every read of a connection is a fresh view of the same read buffer: same memory, same offset.
+      if (buf.buffer !== this.view.buffer || buf.byteOffset !== this.view.byteOffset || buf.byteLength > this.view.byteLength) {
+        this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
+      }
+      this.buf = buf
+    }
+    this.pos = start
+    this.end = end
+    return this
   }
 
   get remaining(): number {
@@ -58,6 +76,21 @@ export class JuteReader {
     return v
   }
 
+  /**
+   * The high half (signed) of a long, for comparing one without building a bigint; `lowHalf`
+   * reads the rest. Checked as the whole long, so a truncated one reads as one.
+   */
+  highHalf(): number {
+    this.need(8, "long")
+    return this.int()
+  }
+
+  /** The low half (unsigned) of the long whose high half was just read. */
+  lowHalf(): number {
+    this.need(4, "long")
+    return this.int() >>> 0
+  }
+
   bool(): boolean {
     this.need(1, "boolean")
     return this.buf[this.pos++] !== 0
@@ -74,11 +107,15 @@ export class JuteReader {
     return n
   }
 
-  /** A buffer, copied out of the frame so it never pins the read buffer. `null` for -1. */
-  buffer(): Uint8Array | null {
+  /**
+   * A buffer, copied out of the frame so it never pins the read buffer. `null` for -1. Small
+   * ones are views of a shared slab; `own` gives memory of its own, for bytes kept for a
+   * session's life (its password), which would otherwise keep a whole slab alive.
+   */
+  buffer(own = false): Uint8Array | null {
     const n = this.length("buffer", 1)
     if (n === -1) return null
-    const out = this.buf.slice(this.pos, this.pos + n)
+    const out = own ? this.buf.slice(this.pos, this.pos + n) : copyOut(this.buf, this.pos, n)
     this.pos += n
     return out
   }
@@ -152,6 +189,32 @@ export class JuteReader {
     this.pos = p
     return names
   }
+}
+
+/**
+ * Small buffers are copied into a shared slab and handed out as views of it, as Node's
+ * `Buffer.allocUnsafe` does with its pool: a typed array of its own over 64 bytes gets a
+ * separately allocated backing store, which measured at about 0.4 us per 100-byte getData
+ * reply against 0.08 us for a slab view. A held view keeps its slab (at most `SLAB_BYTES`)
+ * alive; larger buffers get memory of their own.
+ */
+const SLAB_BYTES = 8 * 1024
+const SLAB_MAX_COPY = SLAB_BYTES / 2
+let slab = new Uint8Array(0)
+let slabPos = 0
+
+const copyOut = (buf: Uint8Array, start: number, n: number): Uint8Array => {
+  if (n > SLAB_MAX_COPY) return buf.slice(start, start + n)
+  if (slabPos + n > slab.length) {
+    slab = new Uint8Array(SLAB_BYTES)
+    slabPos = 0
+  }
+  const at = slabPos
+  // 8-byte aligned, as Node aligns its pool, so a caller may put a wider typed array over it.
+  slabPos = (at + n + 7) & ~7
+  const out = slab.subarray(at, at + n)
+  out.set(buf.subarray(start, start + n))
+  return out
 }
 
 /** Below this many names a string per name costs less than decoding runs and slicing them. */
@@ -264,6 +327,24 @@ export class JuteWriter {
   shrink(max: number): void {
     if (this.pos !== 0 || this.buf.length <= max) return
     this.buf = new Uint8Array(max)
+    this.view = new DataView(this.buf.buffer)
+  }
+
+  /** The bytes written so far, as a view of the buffer (no copy): hand them out, then call `sent`. */
+  written(): Uint8Array {
+    return this.buf.subarray(0, this.pos)
+  }
+
+  /**
+   * Empties the writer after `written()` went out. `kept`: the receiver still holds those
+   * bytes (a socket that could not write them at once), so the next frames go into fresh
+   * memory of the same size instead of over them. Otherwise the buffer is reused, so a
+   * pipelined burst neither copies nor allocates per flush.
+   */
+  sent(kept: boolean): void {
+    this.pos = 0
+    if (!kept) return
+    this.buf = new Uint8Array(this.buf.length)
     this.view = new DataView(this.buf.buffer)
   }
 

@@ -3,10 +3,15 @@
  * opcode, how to read the reply), and the one-shot watch as a lazily built Stream. The service in
  * `ZooKeeper.ts` only validates, calls `request` with one of these, and shapes the result.
  */
+import * as Arr from "effect/Array"
+import * as Cause from "effect/Cause"
+import * as Channel from "effect/Channel"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import { identity } from "effect/Function"
 import * as Option from "effect/Option"
 import * as Pipeable from "effect/Pipeable"
+import type * as Pull from "effect/Pull"
 import * as Stream from "effect/Stream"
 import * as Acl from "../Acl.ts"
 import * as CreateModes from "../CreateMode.ts"
@@ -31,11 +36,33 @@ export const watcherType: Record<WatchKind, number> = {
   any: Protocol.WatcherType.Any
 }
 
-/** The stream of one outcome of a one-shot watch: its event, nothing (removed), or the error. */
-export const outcomeStream = (outcome: Outcome): Watch =>
-  outcome._tag === "Fired" ? Stream.succeed(outcome.event) : outcome._tag === "Removed" ? Stream.empty : Stream.fail(outcome.error)
-
 export const variance: Stream.VarianceStruct<WatchEvent, ZkError, never> = { _A: identity, _E: identity, _R: identity }
+
+type EventPull = Pull.Pull<Arr.NonEmptyReadonlyArray<WatchEvent>, ZkError, void>
+
+/** What a pull of a one-shot watch ends with, for each outcome. */
+const outcomePull = (outcome: Outcome): EventPull =>
+  outcome._tag === "Fired" ? Exit.succeed(Arr.of(outcome.event)) : outcome._tag === "Removed" ? Cause.done() : Exit.fail(outcome.error)
+
+/**
+ * One run of a one-shot watch: the first pull waits for the outcome, every later pull is done.
+ * It is the channel's pull itself, with no inner stream: a watch round trip (one
+ * `Stream.runHead` per event) paid for an unwrapped effect and a one-element stream inside it.
+ */
+const oneShotPull = (watches: WatchManager, listener: OneShot): EventPull => {
+  let settled = false
+  const wait = Effect.callback<Arr.NonEmptyReadonlyArray<WatchEvent>, ZkError | Cause.Done>((resume) => {
+    const onOutcome = (outcome: Outcome) => {
+      settled = true
+      resume(outcomePull(outcome))
+    }
+    listener.await(onOutcome)
+    return Effect.sync(() => {
+      if (listener.cancel(onOutcome)) watches.forget(listener)
+    })
+  })
+  return Effect.suspend(() => (settled ? Cause.done() : wait))
+}
 
 /**
  * A one-shot watch as a Stream. Its channel is built only when someone runs it: until then a
@@ -57,13 +84,7 @@ export class OneShotStream extends Pipeable.Class implements Watch {
 
   get channel(): Watch["channel"] {
     const { listener, watches } = this
-    return Stream.unwrap(Effect.callback<Watch>((resume) => {
-      const settled = (outcome: Outcome) => resume(Effect.succeed(outcomeStream(outcome)))
-      listener.await(settled)
-      return Effect.sync(() => {
-        if (listener.cancel(settled)) watches.forget(listener)
-      })
-    })).channel
+    return Channel.fromTransform(() => Effect.sync(() => oneShotPull(watches, listener)))
   }
 }
 
@@ -80,9 +101,11 @@ export const watch = (session: Supervisor.Supervisor, table: WatchTable, serverP
 export const writePlain = (w: Protocol.JuteWriter, serverPath: string) => Protocol.writePathWatch(w, serverPath, false)
 export const writeWatched = (w: Protocol.JuteWriter, serverPath: string) => Protocol.writePathWatch(w, serverPath, true)
 export const writePath = (w: Protocol.JuteWriter, serverPath: string) => Protocol.writePath(w, serverPath)
+/** A node without data (the server's null) reads as empty bytes; one empty array serves them all. */
+const NO_DATA = new Uint8Array(0)
 export const readNodeData = (r: Protocol.JuteReader): NodeData => {
-  const { data, stat } = Protocol.readGetDataResponse(r)
-  return { data: data ?? new Uint8Array(0), stat }
+  const data = r.buffer() ?? NO_DATA
+  return { data, stat: Protocol.readStat(r) }
 }
 export const readCreated2 = (r: Protocol.JuteReader, _: string, __: unknown, session: Supervisor.Supervisor) => {
   const { path, stat } = Protocol.readCreate2Response(r)
@@ -148,7 +171,10 @@ export const GET_W: Operation<void, NodeData & { readonly watch: Watch }> = {
   name: "getW",
   op: Protocol.OpCode.GetData,
   write: writeWatched,
-  read: (r, serverPath, _, session) => ({ ...readNodeData(r), watch: watch(session, "data", serverPath) })
+  read: (r, serverPath, _, session) => {
+    const data = r.buffer() ?? NO_DATA
+    return { data, stat: Protocol.readStat(r), watch: watch(session, "data", serverPath) }
+  }
 }
 export const SET: Operation<{ readonly data: Uint8Array; readonly version: number }, Stat> = {
   name: "set",

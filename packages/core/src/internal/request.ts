@@ -105,6 +105,9 @@ class Pending<I, A> implements Call {
   }
 }
 
+/** The path check of a sequential create, built once rather than per request. */
+const SEQUENTIAL: ZNodePath.ValidateOptions = { sequential: true }
+
 /** The request primitive over a session. */
 export const make = (supervisor: Supervisor, instrument: Instrument | undefined): Request =>
 <I, A>(
@@ -117,7 +120,7 @@ export const make = (supervisor: Supervisor, instrument: Instrument | undefined)
   if (path !== undefined) {
     if (operation.path === "raw") serverPath = path
     else {
-      const bad = ZNodePath.checkError(operation.name, path, { sequential: operation.sequential?.(input) ?? false })
+      const bad = ZNodePath.checkError(operation.name, path, operation.sequential?.(input) === true ? SEQUENTIAL : undefined)
       if (bad !== undefined) return Effect.fail(bad)
       serverPath = ZNodePath.prependChroot(supervisor.chroot, path)
     }
