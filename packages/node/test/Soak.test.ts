@@ -33,8 +33,9 @@ layer(
       assert.isAbove(report.reads.checked, 50, summary)
       assert.isAbove(report.watches.events, 5, summary)
       assert.strictEqual(report.writes.keys, 20 * 5, summary)
-      // The leak checks see what they count: each session's socket and fibers while it is open.
+      // The leak checks see what they count: each session's socket, and at least one fiber per
+      // session while it works (an idle connected session keeps no fiber; timers share one).
       assert.isAtLeast(report.sockets.during - report.sockets.before, 20, summary)
-      assert.isAtLeast(report.fibers.during - report.fibers.before, 20 * 2, summary)
+      assert.isAtLeast(report.fibers.during - report.fibers.before, 20, summary)
     }))
 })
