@@ -307,6 +307,19 @@ describe("JuteWriter", () => {
     assert.strictEqual(w.take().length, 0)
   })
 
+  it("release gives the whole buffer back while nothing is written, and the next write starts at the initial capacity", () => {
+    const w = new JuteWriter(64)
+    w.buffer(new Uint8Array(500).fill(3))
+    w.release()
+    assert.isAtLeast(w.buf.length, 504, "a writer holding unsent bytes keeps them")
+    w.take()
+    w.release()
+    assert.strictEqual(w.buf.length, 0)
+    w.int(5)
+    assert.strictEqual(w.buf.length, 64)
+    assert.strictEqual(hex(w.take()), "00000005")
+  })
+
   it("round-trips random primitives through JuteReader", () => {
     const rand = prng(42)
     const w = new JuteWriter(1)

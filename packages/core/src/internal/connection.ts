@@ -49,7 +49,7 @@ export type Handshake =
   | { readonly _tag: "Connected"; readonly response: Protocol.ConnectResponse }
   | { readonly _tag: "Failed"; readonly reason: string; readonly cause?: unknown }
 
-/** Write buffer bytes an idle connection keeps (a ping, a few small requests). */
+/** Write buffer bytes a connection allocates when it next has something to send (a ping, a few small requests). */
 const IDLE_WRITER = 256
 
 /** First capacity of the reply FIFO (a power of two: slots are masked, never divided). */
@@ -100,6 +100,8 @@ export class Connection implements ChannelHandlers {
     this.nextXid = options.nextXid
     this.stampCalls = options.stampCalls
     this.lastSend = this.lastRecv = options.now()
+    // No write buffer until there is something to send (see `idle`).
+    this.writer.release()
   }
 
   get isClosed(): boolean {
@@ -253,7 +255,7 @@ export class Connection implements ChannelHandlers {
     // Cleared so a long-lived FIFO does not pin finished calls.
     this.calls[head] = undefined
     this.head = (head + 1) & (this.calls.length - 1)
-    this.size--
+    if (--this.size === 0) this.idle()
     if (zxidHigh > this.zxidHigh || (zxidHigh === this.zxidHigh && zxidLow > this.zxidLow)) {
       this.zxidHigh = zxidHigh
       this.zxidLow = zxidLow
@@ -342,9 +344,16 @@ export class Connection implements ChannelHandlers {
     const w = this.writer
     w.sent(this.channel.write(w.written()) !== true)
     this.lastSend = this.now()
-    // Nothing awaited: the connection is idle (or answers one request at a time), so the buffer
-    // a burst grew is not kept. While requests are pipelined it keeps its capacity.
-    if (this.size === 0) w.shrink(IDLE_WRITER)
+    if (this.size === 0) w.release()
+  }
+
+  /**
+   * Nothing awaited and nothing to send: an idle connection keeps no write buffer (a process
+   * may hold thousands of them). While requests are pipelined the buffer keeps its capacity;
+   * a caller that sends one request at a time pays one small allocation per request.
+   */
+  private idle(): void {
+    if (this.size === 0 && !this.flushScheduled) this.writer.release()
   }
 
   /**

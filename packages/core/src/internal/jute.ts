@@ -230,12 +230,18 @@ const readString = (r: JuteReader): string => r.string()
  * reserves the length prefix and `endFrame` fills it in, so a request is encoded once, with no
  * intermediate copies, and many requests can share one buffer and one socket write.
  */
+const EMPTY = new Uint8Array(0)
+const EMPTY_VIEW = new DataView(EMPTY.buffer)
+
 export class JuteWriter {
   buf: Uint8Array
   view: DataView
   pos = 0
+  /** The capacity a released (empty) writer starts again with. */
+  private readonly initialSize: number
 
   constructor(initialSize = 1024) {
+    this.initialSize = initialSize
     this.buf = new Uint8Array(initialSize)
     this.view = new DataView(this.buf.buffer)
   }
@@ -243,7 +249,7 @@ export class JuteWriter {
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return
     // At least 16: doubling a zero-capacity buffer (`new JuteWriter(0)`) would loop forever.
-    let size = Math.max(this.buf.length * 2, 16)
+    let size = Math.max(this.buf.length * 2, this.initialSize, 16)
     while (size < this.pos + n) size *= 2
     const next = new Uint8Array(size)
     next.set(this.buf.subarray(0, this.pos))
@@ -321,13 +327,13 @@ export class JuteWriter {
   }
 
   /**
-   * Gives the memory back while nothing is being written: a buffer grown past `max` bytes is
-   * replaced by a small one, so an idle connection does not keep its busiest moment's buffer.
+   * Gives the memory back while nothing is being written, so an idle connection keeps no
+   * buffer at all; the next write allocates `initialSize` bytes again.
    */
-  shrink(max: number): void {
-    if (this.pos !== 0 || this.buf.length <= max) return
-    this.buf = new Uint8Array(max)
-    this.view = new DataView(this.buf.buffer)
+  release(): void {
+    if (this.pos !== 0 || this.buf.length === 0) return
+    this.buf = EMPTY
+    this.view = EMPTY_VIEW
   }
 
   /** The bytes written so far, as a view of the buffer (no copy): hand them out, then call `sent`. */
