@@ -66,6 +66,13 @@ export const create = (
   options?: { readonly mode?: CreateMode | undefined; readonly acl?: ReadonlyArray<Acl> | undefined; readonly ttl?: Duration.Input | undefined }
 ): Op => ({ _tag: "Create", path, data: bytes(data), mode: options?.mode, acl: options?.acl, ttl: options?.ttl })
 
+/**
+ * Deletes a node, at a version or any (-1). Exported as `Op.delete` (`delete` is a reserved
+ * word, so it cannot be the constant's own name).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
 const del = (path: string, options?: { readonly version?: number | undefined }): Op => ({
   _tag: "Delete",
   path,
