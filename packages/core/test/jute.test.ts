@@ -318,6 +318,21 @@ describe("JuteWriter", () => {
     w.int(5)
     assert.strictEqual(w.buf.length, 64)
     assert.strictEqual(hex(w.take()), "00000005")
+    // A released buffer serves the next writer that starts again, if it is large enough.
+    w.release()
+    const other = new JuteWriter(64)
+    other.take()
+    other.release()
+    const big = new JuteWriter(16)
+    big.take()
+    big.release()
+    big.buffer(new Uint8Array(200).fill(7))
+    assert.strictEqual(hex(big.take()).length, 2 * 204, "a spare too small for the write is not used")
+    const again = new JuteWriter(64)
+    again.take()
+    again.release()
+    again.int(9).int(10)
+    assert.strictEqual(hex(again.take()), "000000090000000a")
   })
 
   it("round-trips random primitives through JuteReader", () => {

@@ -62,6 +62,7 @@ export class JuteReader {
     if (this.pos + n > this.end) fail(`truncated ${what}: need ${n} bytes, ${this.end - this.pos} left`)
   }
 
+  /** A 32-bit big-endian signed int. */
   int(): number {
     this.need(4, "int")
     const v = this.view.getInt32(this.pos)
@@ -69,6 +70,7 @@ export class JuteReader {
     return v
   }
 
+  /** A 64-bit big-endian signed long. */
   long(): bigint {
     this.need(8, "long")
     const v = this.view.getBigInt64(this.pos)
@@ -91,6 +93,7 @@ export class JuteReader {
     return this.int() >>> 0
   }
 
+  /** A one-byte boolean (any non-zero byte is true). */
   bool(): boolean {
     this.need(1, "boolean")
     return this.buf[this.pos++] !== 0
@@ -120,6 +123,7 @@ export class JuteReader {
     return out
   }
 
+  /** A length-prefixed UTF-8 string; length -1 reads as `null`. */
   ustring(): string | null {
     const n = this.length("string", 1)
     if (n === -1) return null
@@ -233,6 +237,14 @@ const readString = (r: JuteReader): string => r.string()
 const EMPTY = new Uint8Array(0)
 const EMPTY_VIEW = new DataView(EMPTY.buffer)
 
+/**
+ * Buffers released by idle writers, for the next writer that starts writing again: a
+ * connection that goes idle after each request (one request at a time) then costs no fresh
+ * ArrayBuffer per request, and an idle connection still holds none of its own.
+ */
+const spare: Array<{ readonly buf: Uint8Array; readonly view: DataView }> = []
+const SPARE_MAX = 64
+
 export class JuteWriter {
   buf: Uint8Array
   view: DataView
@@ -248,6 +260,15 @@ export class JuteWriter {
 
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return
+    if (this.buf.length === 0) {
+      // A released writer is empty (`pos` 0); a spare too small for `n` is simply dropped.
+      const reused = spare.pop()
+      if (reused !== undefined && reused.buf.length >= n) {
+        this.buf = reused.buf
+        this.view = reused.view
+        return
+      }
+    }
     // At least 16: doubling a zero-capacity buffer (`new JuteWriter(0)`) would loop forever.
     let size = Math.max(this.buf.length * 2, this.initialSize, 16)
     while (size < this.pos + n) size *= 2
@@ -257,6 +278,7 @@ export class JuteWriter {
     this.view = new DataView(next.buffer)
   }
 
+  /** Appends a 32-bit big-endian int. */
   int(v: number): this {
     this.ensure(4)
     this.view.setInt32(this.pos, v)
@@ -264,6 +286,7 @@ export class JuteWriter {
     return this
   }
 
+  /** Appends a 64-bit big-endian long (wrapped to signed 64 bits). */
   long(v: bigint): this {
     this.ensure(8)
     this.view.setBigInt64(this.pos, BigInt.asIntN(64, v))
@@ -271,12 +294,14 @@ export class JuteWriter {
     return this
   }
 
+  /** Appends a one-byte boolean. */
   bool(v: boolean): this {
     this.ensure(1)
     this.buf[this.pos++] = v ? 1 : 0
     return this
   }
 
+  /** Appends a length-prefixed byte buffer; `null` is written as length -1. */
   buffer(v: Uint8Array | null): this {
     if (v === null) return this.int(-1)
     this.ensure(4 + v.length)
@@ -286,6 +311,7 @@ export class JuteWriter {
     return this
   }
 
+  /** Appends a length-prefixed UTF-8 string; `null` is written as length -1. */
   ustring(v: string | null): this {
     if (v === null) return this.int(-1)
     // Worst case 3 bytes per UTF-16 unit; measuring first would walk the string twice.
@@ -303,6 +329,7 @@ export class JuteWriter {
     return this
   }
 
+  /** Appends a vector of strings (a count, then each string). */
   stringVector(items: ReadonlyArray<string>): this {
     return this.vector(items, writeString)
   }
@@ -328,10 +355,12 @@ export class JuteWriter {
 
   /**
    * Gives the memory back while nothing is being written, so an idle connection keeps no
-   * buffer at all; the next write allocates `initialSize` bytes again.
+   * buffer at all; the next write takes a spare buffer, or allocates `initialSize` bytes.
    */
   release(): void {
     if (this.pos !== 0 || this.buf.length === 0) return
+    // Only a buffer of the starting size is pooled: one grown by a burst is let go.
+    if (this.buf.length === this.initialSize && spare.length < SPARE_MAX) spare.push({ buf: this.buf, view: this.view })
     this.buf = EMPTY
     this.view = EMPTY_VIEW
   }
