@@ -361,7 +361,7 @@ const makeWith = <P>(basePath: string, payloadSchema: Schema.Codec<P, unknown>, 
       if (bad !== undefined) return yield* bad
       const dir = dirOf(name)
       const tree = yield* TreeCache.make(dir, { maxDepth: 1 })
-      // A dirty flag: any number of events before the next read is one read.
+      // A dirty flag: however many events come before the next read, they cost one read.
       const dirty = yield* Queue.dropping<void, ZkError | WatchOverflow>(1)
       yield* Stream.runForEach(tree.events, () => Queue.offer(dirty, undefined)).pipe(
         Effect.catch((e) => Queue.fail(dirty, e)),
