@@ -23,12 +23,12 @@
 import { NodeRuntime } from "@effect/platform-node"
 import { ZooKeeperServer } from "@effect-zk/server"
 import { Effect, References, type Scope } from "effect"
-import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { freePort, type Proc, start } from "../../../cluster/test/helpers/processes.ts"
 import { postgres } from "./postgres.ts"
+import { writeResults } from "../results.ts"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const runnerScript = path.join(here, "runner.ts")
@@ -178,9 +178,7 @@ const program = Effect.gen(function*() {
     `failover, SQL / ZooKeeper: ${ratio((r) => r.killMs)}x after SIGKILL, ${ratio((r) => r.freezeMs)}x after SIGSTOP`
   ].join("\n")
   console.log(table)
-  const outDir = path.join(here, "..", "..", "..", "..", "bench-results")
-  fs.mkdirSync(outDir, { recursive: true })
-  fs.writeFileSync(path.join(outDir, `cluster-${new Date().toISOString().replace(/[:.]/g, "-")}.json`), JSON.stringify(results, null, 2))
+  writeResults("cluster", results)
 }).pipe(Effect.scoped, Effect.provideService(References.MinimumLogLevel, "Error"))
 
 // runMain: Ctrl-C still stops the runners, ZooKeeper and PostgreSQL and deletes their files.

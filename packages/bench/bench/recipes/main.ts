@@ -25,6 +25,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { type Anchor, start, startJava } from "../../../recipes/test/helpers/anchors.ts"
 import { Leader, Lock } from "@effect-zk/recipes"
+import { writeResults } from "../results.ts"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const quick = process.argv.includes("--quick")
@@ -210,9 +211,7 @@ const program = Effect.gen(function*() {
     ...rows
   ].join("\n")
   console.log(table)
-  const outDir = path.join(here, "..", "..", "..", "..", "bench-results")
-  fs.mkdirSync(outDir, { recursive: true })
-  fs.writeFileSync(path.join(outDir, `recipes-${new Date().toISOString().replace(/[:.]/g, "-")}.json`), JSON.stringify(results, null, 2))
+  writeResults("recipes", results)
 }).pipe(Effect.scoped, Effect.provideService(References.MinimumLogLevel, "Error"))
 
 Effect.runPromise(program).catch((e) => {
