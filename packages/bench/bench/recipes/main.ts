@@ -31,6 +31,13 @@ const here = path.dirname(fileURLToPath(import.meta.url))
 const quick = process.argv.includes("--quick")
 const N = quick ? 100 : 500
 const WARMUP = quick ? 50 : 200
+/**
+ * Acquire + release cycles of each client in the warm-up round. Our lock's latency on a fresh
+ * server kept falling until about 7,700 cycles (from 1.4 ms to 0.43 ms, in steps, measured
+ * 2026-12-07): the server's JIT and the clients' warm up over thousands of requests, not
+ * hundreds, and a short warm-up compared clients on a half-warm server.
+ */
+const WARMUP_ROUND = quick ? 300 : 5000
 const HANDOFF_MS = quick ? 2000 : 5000
 const FAILOVERS = quick ? 3 : 7
 const CONTENDERS = 8
@@ -65,16 +72,16 @@ interface Figures {
 
 /** One client's side of the three workloads. */
 interface Contender {
-  readonly uncontended: Effect.Effect<{ readonly lat: ReadonlyArray<number>; readonly roundTrips: number }, unknown, Scope.Scope>
+  readonly uncontended: (warmup: number) => Effect.Effect<{ readonly lat: ReadonlyArray<number>; readonly roundTrips: number }, unknown, Scope.Scope>
   readonly handoffs: (millis: number) => Effect.Effect<number, unknown, Scope.Scope>
   readonly failover: Effect.Effect<ReadonlyArray<number>, unknown, Scope.Scope>
 }
 
 const ours = (servers: string, port: number): Contender => ({
-  uncontended: Effect.scoped(Effect.gen(function*() {
+  uncontended: (warmup) => Effect.scoped(Effect.gen(function*() {
     const zk = yield* connect(servers)
     const once = Effect.scoped(Lock.acquire("/bench/ours/u")).pipe(Effect.provideService(ZooKeeper, zk))
-    for (let i = 0; i < WARMUP; i++) yield* once
+    for (let i = 0; i < warmup; i++) yield* once
     const hex = (yield* zk.clientId).hex
     const before = yield* received(port, hex)
     const lat: Array<number> = []
@@ -125,10 +132,10 @@ const ours = (servers: string, port: number): Contender => ({
 
 /** The same workloads through a helper process (Curator or kazoo). */
 const theirs = (helper: Anchor, name: string, port: number): Contender => ({
-  uncontended: Effect.gen(function*() {
+  uncontended: (warmup) => Effect.gen(function*() {
     yield* helper.send("session")
     const hex = (yield* helper.next(/^session (0x[0-9a-f]+)$/))[1]!
-    yield* helper.send(`uncontended /bench/${name}/u ${WARMUP} ${N}`)
+    yield* helper.send(`uncontended /bench/${name}/u ${warmup} ${N}`)
     yield* helper.next(/^warm$/, 120_000)
     const before = yield* received(port, hex)
     yield* helper.send("go")
@@ -177,7 +184,7 @@ const program = Effect.gen(function*() {
   const fo: Record<string, ReadonlyArray<number>> = {}
   for (let round = 0; round < ROUNDS; round++) {
     for (const name of inRound(round)) {
-      const { lat, roundTrips } = yield* clients[name]!.uncontended
+      const { lat, roundTrips } = yield* clients[name]!.uncontended(round === 0 ? WARMUP_ROUND : WARMUP)
       if (round === 0) continue
       ;(lats[name] ??= []).push(...lat)
       ;(trips[name] ??= []).push(roundTrips)
@@ -205,7 +212,7 @@ const program = Effect.gen(function*() {
   const rows = Object.entries(results).map(([name, f]) =>
     `| ${name} | ${(f.p50us / 1000).toFixed(2)} | ${(f.p99us / 1000).toFixed(2)} | ${f.roundTrips.toFixed(2)} | ${f.handoffsPerSec.toFixed(0)} | ${f.failoverMsMedian.toFixed(1)} |`)
   const table = [
-    `recipes bench (${new Date().toISOString()}, ${quick ? "quick" : "full"}: ${ROUNDS - 1} rounds after a warm-up round of ${N} uncontended and ${CONTENDERS} contenders for ${HANDOFF_MS} ms, ${FAILOVERS} failovers; load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")})`,
+    `recipes bench (${new Date().toISOString()}, ${quick ? "quick" : "full"}: ${ROUNDS - 1} rounds after a warm-up round (${WARMUP_ROUND} uncontended cycles per client, handoffs for ${WARMUP_HANDOFF_MS} ms), each round ${WARMUP} + ${N} uncontended cycles and ${CONTENDERS} contenders for ${HANDOFF_MS} ms, ${FAILOVERS} failovers; load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")})`,
     "| client | uncontended p50 ms | p99 ms | round trips / acquire+release | handoffs/s (8 contenders) | leader failover ms (median) |",
     "|---|---|---|---|---|---|",
     ...rows
