@@ -178,7 +178,7 @@ export const latch = (path: string, options: LeaderOptions): Effect.Effect<Latch
     const zk = yield* ZooKeeper
     const contend = spec(path, options.id)
     const leading = yield* SubscriptionRef.make(false)
-    let node: Created = yield* enter(zk, contend)
+    let node: Created = (yield* enter(zk, contend)).node
     const lapse = options.lapse ?? "disconnected"
     // One step: wait for our turn, lead until it lapses or our node goes, then settle again.
     const step = Effect.gen(function*() {
@@ -194,7 +194,7 @@ export const latch = (path: string, options: LeaderOptions): Effect.Effect<Latch
       Effect.catchTag("NoNode", () =>
         Effect.gen(function*() {
           yield* removeOwned(zk, node.path)
-          node = yield* enter(zk, contend)
+          node = (yield* enter(zk, contend)).node
         }))
     )
     yield* Effect.forkScoped(Effect.forever(step).pipe(Effect.ensuring(SubscriptionRef.set(leading, false))))

@@ -7,7 +7,7 @@ import { assert, layer } from "@effect/vitest"
 import { Op } from "@effect-zk/core"
 import { FaultProxy, Testing } from "@effect-zk/node"
 import { FourLetterWord, ZooKeeperServer } from "@effect-zk/server"
-import { Deferred, Effect, Exit, Fiber, Option } from "effect"
+import { Deferred, Effect, Exit, Fiber, Option, Tracer } from "effect"
 import { type LapsePolicy, Lock, type LockLost } from "../src/index.ts"
 import { chrootOf, connectTo, eventually, overlaps, sandbox, sectionLog, tokensIncrease, using, leftover } from "./helpers/sessions.ts"
 
@@ -201,6 +201,65 @@ layer(ZooKeeperServer.layer({ minSessionTimeout: "1 second" }), { timeout: "60 s
       }))
       assert.strictEqual(yield* leftover(zk, "/locks/k"), 0)
       assert.strictEqual(yield* leftover(zk, "/locks/c"), 0)
+    }))
+
+  it.effect("an uncontended acquire sends its listing right behind its create: three requests, two waits", () =>
+    Effect.gen(function*() {
+      // Each request's span starts when it is sent and ends at its reply.
+      const events: Array<string> = []
+      const tracer = Tracer.make({
+        ...Tracer.nativeTracer,
+        span(options) {
+          const span = Tracer.nativeTracer.span.call(Tracer.nativeTracer, options)
+          const end = span.end.bind(span)
+          events.push(`send ${options.name}`)
+          span.end = (time, exit) => {
+            events.push(`reply ${options.name}`)
+            end(time, exit)
+          }
+          return span
+        }
+      })
+      const servers = yield* sandbox
+      const zk = yield* connectTo(servers, { tracing: true })
+      const cycle = Effect.scoped(Lock.acquire("/locks/p").pipe(using(zk))).pipe(Effect.provideService(Tracer.Tracer, tracer))
+      // The first acquire creates the lock's parents: its early listing fails and it lists again.
+      yield* cycle
+      assert.include(events, "send zookeeper.children")
+      events.length = 0
+      yield* cycle
+      assert.deepStrictEqual(events, [
+        "send zookeeper.create2",
+        "send zookeeper.children",
+        "reply zookeeper.create2",
+        "reply zookeeper.children",
+        "send zookeeper.delete",
+        "reply zookeeper.delete"
+      ])
+      assert.strictEqual(yield* leftover(zk, "/locks/p"), 0)
+    }))
+
+  it.effect("a waiter whose listing, sent with its create, shows a holder waits for the holder's release", () =>
+    Effect.gen(function*() {
+      const servers = yield* sandbox
+      const [a, b] = yield* Effect.all([connectTo(servers), connectTo(servers)])
+      const held = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      const log = sectionLog()
+      const holder = yield* Effect.forkChild(
+        Lock.withLock("/locks/q", (lease) =>
+          log.section("a", lease.fencingToken, Effect.andThen(Deferred.succeed(held, undefined), Deferred.await(release)))).pipe(using(a))
+      )
+      yield* Deferred.await(held)
+      const waiter = yield* Effect.forkChild(Lock.withLock("/locks/q", (lease) => log.section("b", lease.fencingToken, Effect.void)).pipe(using(b)))
+      yield* eventually(Effect.map(b.children("/locks/q"), ({ children }) => children.length === 2))
+      assert.deepStrictEqual(log.sections.map((s) => s.who), ["a"], "the waiter must not enter while the holder is inside")
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(holder)
+      yield* Fiber.join(waiter)
+      assert.deepStrictEqual(log.sections.map((s) => s.who), ["a", "b"])
+      assert.isTrue(tokensIncrease(log.sections))
+      assert.strictEqual(yield* leftover(b, "/locks/q"), 0)
     }))
 
   it.effect("bad input fails with BadArguments before anything is sent", () =>
