@@ -105,11 +105,11 @@ export interface Entered {
 /**
  * Creates our contender node in the current scope (closing the scope deletes it) and lists the
  * contenders in the same round trip: the listing is sent right behind the create, without
- * waiting for its reply. A session's requests are applied in order, so a listing that contains
- * our node was taken after our create; one that does not (the create failed first, needed its
- * parents, or was found again after a ConnectionLoss) is dropped and the wait lists again. An
- * uncontended lock then waits for two round trips (create and list, then delete) instead of
- * three.
+ * waiting for its reply. A session's requests are applied in order (docs/protocol.md#xids),
+ * so a listing that contains our node was taken after our create. One that does not (the
+ * create failed first, needed its parents, or was found again after a ConnectionLoss) is
+ * dropped and the wait lists again. An uncontended lock then waits for two round trips
+ * (create and list, then delete) instead of three.
  */
 export const enter = (zk: ZooKeeperService, spec: ContendSpec): Effect.Effect<Entered, ZkError, Scope.Scope> =>
   Effect.uninterruptible(Effect.gen(function*() {
