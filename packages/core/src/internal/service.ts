@@ -24,6 +24,7 @@ import * as ConnectString from "../ConnectString.ts"
 import { isTerminal, type SessionEvent } from "../Session.ts"
 import type { PersistentWatchEvent, WatchOverflow } from "../WatchEvent.ts"
 import type * as Op from "../Op.ts"
+import type * as Protocol from "../Protocol.ts"
 import type {
   CreateOptions,
   Credential,
@@ -283,22 +284,25 @@ export class Client implements ZooKeeperService {
     return this.#sync ??= (path) => this.#request(SYNC, path, undefined)
   }
 
+  /** A transaction: its ops as wire records (or why they cannot be sent), in one request. */
+  private transaction<O extends { readonly path: string }>(
+    operation: Request.Operation<Multi.Transaction, ReadonlyArray<Op.OpResult>>,
+    encode: (ops: ReadonlyArray<O>, chroot: string | undefined) => Array<Protocol.MultiOp> | ZkError,
+    ops: ReadonlyArray<O>
+  ): Effect.Effect<ReadonlyArray<Op.OpResult>, ZkError> {
+    const records = encode(ops, this.#chroot)
+    if ("_tag" in records) return Effect.fail(records)
+    return this.#request(operation, undefined, { records, paths: ops.map((op) => op.path) })
+  }
+
   #multi: ZooKeeperService["multi"] | undefined = undefined
   get multi(): ZooKeeperService["multi"] {
-    return this.#multi ??= (ops) => {
-      const records = Multi.writeOps(ops, this.#chroot)
-      if ("_tag" in records) return Effect.fail(records)
-      return this.#request(Multi.MULTI, undefined, { records, paths: ops.map((op) => op.path) })
-    }
+    return this.#multi ??= (ops) => this.transaction(Multi.MULTI, Multi.writeOps, ops)
   }
 
   #multiRead: ZooKeeperService["multiRead"] | undefined = undefined
   get multiRead(): ZooKeeperService["multiRead"] {
-    return this.#multiRead ??= (ops) => {
-      const records = Multi.readOps(ops, this.#chroot)
-      if ("_tag" in records) return Effect.fail(records)
-      return this.#request(Multi.MULTI_READ, undefined, { records, paths: ops.map((op) => op.path) })
-    }
+    return this.#multiRead ??= (ops) => this.transaction(Multi.MULTI_READ, Multi.readOps, ops)
   }
 
   #getEphemerals: ZooKeeperService["getEphemerals"] | undefined = undefined
