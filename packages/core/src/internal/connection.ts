@@ -114,8 +114,8 @@ export class Connection implements ChannelHandlers {
   }
 
   /** The calls waiting for their replies, oldest first, for request timeouts. */
-  *waiting(): Iterable<Call> {
-    for (const call of this.takeWaiting(false)) yield call
+  waiting(): ReadonlyArray<Call> {
+    return this.takeWaiting(false)
   }
 
   /** The waiting calls, oldest first; `clear` also empties the FIFO. */
@@ -344,7 +344,7 @@ export class Connection implements ChannelHandlers {
     const w = this.writer
     w.sent(this.channel.write(w.written()) !== true)
     this.lastSend = this.now()
-    if (this.size === 0) w.release()
+    this.idle()
   }
 
   /**
