@@ -31,7 +31,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { validate } from "./internal/contend.ts"
 import { contenders, ownName } from "./internal/layout.ts"
-import { createProtected, ensurePath, removeOwned, whileConnecting } from "./internal/protected.ts"
+import { createProtected, ensurePath, ifExists, removeOwned, whileConnecting } from "./internal/protected.ts"
 import { toBytes } from "./internal/lease.ts"
 
 /**
@@ -58,10 +58,7 @@ const claim = (zk: ZooKeeperService, path: string, name: string): Effect.Effect<
   Effect.gen(function*() {
     const item = ZNodePath.join(path, name)
     const receipt = ZNodePath.join(path, CLAIM + name)
-    const read = yield* whileConnecting(zk.get(item)).pipe(
-      Effect.map(Option.some),
-      Effect.catchTag("NoNode", () => Effect.succeedNone)
-    )
+    const read = yield* ifExists(whileConnecting(zk.get(item)))
     if (Option.isNone(read)) return Option.none()
     const taken = zk.multi([del(item, { version: read.value.stat.version }), create(receipt, undefined, { mode: "Ephemeral" })]).pipe(
       Effect.as(true),

@@ -31,7 +31,7 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
 import * as Stream from "effect/Stream"
-import { uuid, whileConnecting, withParents } from "./internal/protected.ts"
+import { ifExists, uuid, whileConnecting, withParents } from "./internal/protected.ts"
 import * as Text from "./internal/text.ts"
 import * as TreeCache from "./TreeCache.ts"
 
@@ -337,10 +337,7 @@ const makeWith = <P>(basePath: string, payloadSchema: Schema.Codec<P, unknown>, 
       const bad = badName("instance", "name", name) ?? badName("instance", "id", id)
       if (bad !== undefined) return yield* bad
       const zk = yield* ZooKeeper
-      const node = yield* zk.get(ZNodePath.join(dirOf(name), id)).pipe(
-        Effect.map(Option.some),
-        Effect.catchTag("NoNode", () => Effect.succeedNone)
-      )
+      const node = yield* ifExists(zk.get(ZNodePath.join(dirOf(name), id)))
       return Option.isNone(node) ? Option.none() : yield* decode(Text.decode(node.value.data))
     })
 

@@ -14,6 +14,7 @@ import type { CreateMode, Stat, ZkError, ZooKeeperService } from "@effect-zk/cor
 import * as ZNodePath from "@effect-zk/core/ZNodePath"
 import { isRetryable } from "@effect-zk/core/ZkError"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type { OwnName } from "./layout.ts"
 
@@ -34,6 +35,10 @@ const reconnectPacing = Schedule.spaced("50 millis")
  */
 export const whileConnecting = <A>(effect: Effect.Effect<A, ZkError>): Effect.Effect<A, ZkError> =>
   Effect.catchIf(effect, isRetryable, () => Effect.retry(effect, { schedule: reconnectPacing, while: isRetryable }))
+
+/** `effect`'s value, or `None` when the node it reads does not exist. */
+export const ifExists = <A>(effect: Effect.Effect<A, ZkError>): Effect.Effect<Option.Option<A>, ZkError> =>
+  effect.pipe(Effect.map(Option.some), Effect.catchTag("NoNode", () => Effect.succeedNone))
 
 /** A random identifier; the platform's UUID generator when there is one. */
 export const uuid = (): string => {
