@@ -321,11 +321,25 @@ layer(ZooKeeperServer.layer(), { timeout: "60 seconds", excludeTestServices: tru
       const second = yield* connectTo(servers, { session: id })
       assert.strictEqual((yield* second.clientId).sessionId, id.sessionId)
       const failures = new Set<string>()
+      let quiet = 0
       yield* Testing.eventually(
         Effect.gen(function*() {
+          let failed = false
           for (const zk of [first, second]) {
             const error = yield* Effect.flip(zk.exists("/")).pipe(Effect.option)
-            if (Option.isSome(error)) failures.add(error.value._tag)
+            if (Option.isSome(error)) {
+              failures.add(error.value._tag)
+              failed = true
+            }
+          }
+          // The server closes the session's previous connection when another one takes the
+          // session, but two takeovers racing on the server can leave both connections open,
+          // and the bouncing stops (seen in about 3 % of runs). Another client taking the
+          // session starts it again.
+          quiet = failed ? 0 : quiet + 1
+          if (quiet >= 100) {
+            quiet = 0
+            yield* connectTo(servers, { session: id })
           }
           const states = events.map((e) => e.state)
           return failures.has("ConnectionLoss") && states.includes("Disconnected") &&
